@@ -1,0 +1,124 @@
+"""Deployment: serve a Model, roll new versions out as canaries, roll back on failure."""
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from .common import ApiModel, Duration, Name, ResourceRequirements, StatusBase, cel, rules
+from .experiment import STAGES
+
+RUNTIME_IMAGE = "ghcr.io/mlops-operator/runtime:latest"
+
+
+class ModelRef(ApiModel):
+    """Which Model to serve: a pinned one, or whichever version holds a stage."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "has(self.name) != has(self.modelName)",
+                "modelRef needs exactly one of name (a pinned Model) or modelName (follow a stage)",
+            ),
+            cel("!has(self.stage) || has(self.modelName)", "modelRef.stage goes with modelName"),
+        )
+    )
+
+    name: Name | None = None
+    """A Model object in the same namespace."""
+    model_name: Annotated[str, Field(max_length=63)] | None = None
+    """Follow the version of this modelName that holds stage."""
+    stage: Literal[STAGES[1:3]] | None = None
+    """Staging or Production (default Production) when following modelName."""
+
+
+class Server(ApiModel):
+    """The model server container."""
+
+    image: Annotated[str, Field(min_length=1, max_length=512)] = RUNTIME_IMAGE
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    resources: ResourceRequirements | None = None
+
+
+class CanaryStep(ApiModel):
+    weight: Annotated[int, Field(ge=1, le=100)]
+    """Percent of traffic on the new version during this step."""
+    pause: Duration | None = None
+    """How long to watch this step before the next one."""
+
+
+class PrometheusAnalysis(ApiModel):
+    address: Annotated[str, Field(min_length=1, max_length=512)]
+    query: Annotated[str, Field(min_length=1, max_length=4096)]
+    max: float
+    """The query's result must stay at or below this."""
+
+
+class Analysis(ApiModel):
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Largest fraction of failed requests the canary may have."""
+    prometheus: PrometheusAnalysis | None = None
+
+
+class Canary(ApiModel):
+    steps: Annotated[
+        list[CanaryStep],
+        Field(
+            min_length=1,
+            max_length=10,
+            json_schema_extra=rules(
+                cel(
+                    "self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))",
+                    "canary step weights must be strictly increasing",
+                )
+            ),
+        ),
+    ]
+    """Traffic steps, weights strictly increasing within 1..100."""
+    analysis: Analysis | None = None
+
+
+class Strategy(ApiModel):
+    canary: Canary | None = None
+    """Without canary, a new version replaces the old one at once."""
+
+
+class Autoscaling(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "self.minReplicas <= self.maxReplicas",
+                "autoscaling.minReplicas must not exceed maxReplicas",
+                fieldPath=".minReplicas",
+            )
+        )
+    )
+
+    min_replicas: Annotated[int, Field(ge=1)] = 1
+    max_replicas: Annotated[int, Field(ge=1)]
+    target_cpu_utilization: int = Field(default=80, ge=1, le=100, alias="targetCPUUtilization")
+    """Average CPU utilization (percent of requests) the autoscaler aims for."""
+
+
+class DeploymentSpec(ApiModel):
+    """Serving of one model."""
+
+    model_ref: ModelRef
+    replicas: Annotated[int, Field(ge=0)] = 1
+    server: Server | None = None
+    strategy: Strategy | None = None
+    autoscaling: Autoscaling | None = None
+
+
+class CanaryStatus(ApiModel):
+    model: str
+    weight: int
+    step: int
+
+
+class DeploymentStatus(StatusBase):
+    stable_model: str | None = None
+    """Model serving all traffic outside a rollout."""
+    canary: CanaryStatus | None = None
+    url: str | None = None
+    replicas: int | None = None
+    ready_replicas: int | None = None

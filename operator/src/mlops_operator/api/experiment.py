@@ -1,0 +1,160 @@
+"""Experiment: a hyperparameter search over a training container, on one Dataset."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from .common import ApiModel, Container, DnsLabel, FreeForm, Name, StatusBase, cel, rules
+
+ALGORITHMS = ("grid", "random")
+GOALS = ("maximize", "minimize")
+STAGES = ("None", "Staging", "Production", "Archived")
+MAX_TRIALS_LIMIT = 1000
+
+
+class DatasetRef(ApiModel):
+    """A Dataset in the same namespace."""
+
+    name: Name
+
+
+class Parameter(ApiModel):
+    """One hyperparameter: numeric values, categorical choices, or a numeric range (random search only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "[has(self.values), has(self.choices), has(self.min) || has(self.max)].filter(x, x).size() == 1",
+                "a parameter needs exactly one of values, choices or a min/max range",
+            ),
+            cel("has(self.min) == has(self.max)", "a range needs both min and max"),
+            cel("!has(self.min) || self.min < self.max", "range min must be less than max"),
+            cel(
+                "!has(self.scale) || self.scale != 'log' || (has(self.min) && self.min > 0.0)",
+                "log scale needs a range with min > 0",
+            ),
+            cel(
+                "!(has(self.scale) || has(self.type)) || has(self.min)",
+                "scale and type apply to a min/max range only",
+            ),
+        )
+    )
+
+    values: Annotated[list[float], Field(min_length=1, max_length=100)] | None = None
+    """Numeric values to try, e.g. [50, 100, 200]."""
+    choices: Annotated[list[Annotated[str, Field(max_length=256)]], Field(min_length=1, max_length=100)] | None = None
+    """Categorical values to try, e.g. [gini, entropy]."""
+    min: float | None = None
+    """Lower bound of a range."""
+    max: float | None = None
+    """Upper bound of a range."""
+    scale: Literal["linear", "log"] | None = None
+    """How a range is sampled: linear (default) or log (min must be > 0)."""
+    type: Literal["float", "int"] | None = None
+    """Whether a range yields floats (default) or integers."""
+
+
+class Search(ApiModel):
+    """The hyperparameter search."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "self.parallelism <= self.maxTrials",
+                "search.parallelism must not exceed search.maxTrials",
+                fieldPath=".parallelism",
+            ),
+            cel(
+                "self.algorithm != 'grid' || self.parameters.all(p, !has(self.parameters[p].min))",
+                "grid search needs values or choices for every parameter; "
+                "a continuous min/max range needs algorithm random",
+                fieldPath=".parameters",
+            ),
+        )
+    )
+
+    algorithm: Literal[ALGORITHMS] = "grid"
+    """grid: the cartesian product of values and choices, in order; random: seeded samples."""
+    parameters: Annotated[
+        dict[str, Parameter], Field(min_length=1, max_length=32)
+    ]
+    """Parameters by name; each reaches the trainer as env PARAM_<NAME> and as ${params.<name>} in args."""
+    max_trials: Annotated[int, Field(ge=1, le=MAX_TRIALS_LIMIT)] = 10
+    """Most trials to run (1 to 1000); a grid larger than this is cut."""
+    parallelism: Annotated[int, Field(ge=1, le=MAX_TRIALS_LIMIT)] = 1
+    """Most trials running at once (1 to maxTrials)."""
+    seed: int = 0
+    """Seed of random search, so a sweep is reproducible."""
+
+
+class Objective(ApiModel):
+    """What makes one trial better than another."""
+
+    metric: Annotated[str, Field(min_length=1, max_length=128)]
+    """Name of a metric the trainer reports."""
+    goal: Literal[GOALS]
+    """maximize or minimize."""
+
+
+class TrialPolicy(ApiModel):
+    """Limits of each trial's Job."""
+
+    backoff_limit: Annotated[int, Field(ge=0, le=10)] = 0
+    """Retries of a failed trial pod before the trial fails."""
+    active_deadline_seconds: Annotated[int, Field(ge=1)] | None = None
+    """Wall-clock limit of a trial."""
+
+
+class RegisterModel(ApiModel):
+    """Turn the best trial into a Model."""
+
+    model_name: DnsLabel
+    stage: Literal[STAGES] = "None"
+    """Stage the new Model asks for."""
+
+
+class Trigger(ApiModel):
+    """When the Experiment runs again."""
+
+    on_dataset_change: bool = False
+    """Start a new run when the Dataset's digest changes."""
+
+
+class ExperimentSpec(ApiModel):
+    """A hyperparameter sweep: one Kubernetes Job per trial."""
+
+    dataset_ref: DatasetRef
+    trainer: Container
+    search: Search
+    objective: Objective
+    trial_policy: TrialPolicy | None = None
+    register_model: RegisterModel | None = None
+    trigger: Trigger | None = None
+
+
+class TrialCounts(ApiModel):
+    total: int = 0
+    pending: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+class BestTrial(ApiModel):
+    name: str
+    parameters: dict[str, FreeForm] | None = None
+    metrics: dict[str, float] | None = None
+    objective_value: float | None = None
+    """The objective metric's value, for the printer column."""
+
+
+class ExperimentStatus(StatusBase):
+    dataset_digest: str | None = None
+    """Digest of the Dataset the current run trains on."""
+    progress: str | None = None
+    """Finished trials out of the planned total, e.g. 4/12."""
+    trials: TrialCounts | None = None
+    best_trial: BestTrial | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None

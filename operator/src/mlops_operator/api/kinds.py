@@ -1,0 +1,131 @@
+"""The four kinds: names, models and how kubectl shows them."""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from .common import GROUP, VERSION
+from .dataset import DatasetSpec, DatasetStatus
+from .deployment import DeploymentSpec, DeploymentStatus
+from .experiment import ExperimentSpec, ExperimentStatus
+from .model import ModelSpec, ModelStatus
+
+CATEGORY = "mlops"
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    name: str
+    json_path: str
+    type: str = "string"
+    priority: int = 0
+    description: str = ""
+
+
+def condition_column(condition_type: str) -> PrinterColumn:
+    return PrinterColumn(
+        condition_type,
+        f'.status.conditions[?(@.type=="{condition_type}")].status',
+        description=f"Status of the {condition_type} condition",
+    )
+
+
+AGE = PrinterColumn("Age", ".metadata.creationTimestamp", type="date")
+PHASE = PrinterColumn("Phase", ".status.phase", description="Short summary of the state")
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    plural: str
+    short_names: tuple[str, ...]
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    columns: tuple[PrinterColumn, ...]
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{GROUP}/{VERSION}"
+
+
+DATASET = Kind(
+    kind="Dataset",
+    plural="datasets",
+    short_names=("mlds",),
+    spec=DatasetSpec,
+    status=DatasetStatus,
+    columns=(
+        condition_column("Ready"),
+        PHASE,
+        PrinterColumn("Format", ".spec.format"),
+        PrinterColumn("Rows", ".status.stats.rows", type="integer", description="Rows in the last validation"),
+        PrinterColumn("Digest", ".status.digest", priority=1, description="Content digest"),
+        PrinterColumn("Source", ".spec.source.uri", priority=1),
+        AGE,
+    ),
+)
+
+EXPERIMENT = Kind(
+    kind="Experiment",
+    plural="experiments",
+    short_names=("mlexp",),
+    spec=ExperimentSpec,
+    status=ExperimentStatus,
+    columns=(
+        condition_column("Ready"),
+        PHASE,
+        PrinterColumn("Trials", ".status.progress", description="Finished trials of the planned total"),
+        PrinterColumn("Running", ".status.trials.running", type="integer"),
+        PrinterColumn("Metric", ".spec.objective.metric"),
+        PrinterColumn("Best", ".status.bestTrial.objectiveValue", type="number", description="Best objective value"),
+        PrinterColumn("Best-Trial", ".status.bestTrial.name", priority=1),
+        PrinterColumn("Dataset", ".spec.datasetRef.name", priority=1),
+        AGE,
+    ),
+)
+
+MODEL = Kind(
+    kind="Model",
+    plural="models",
+    short_names=("mlmodel",),
+    spec=ModelSpec,
+    status=ModelStatus,
+    columns=(
+        condition_column("Ready"),
+        PrinterColumn("Model", ".spec.modelName"),
+        PrinterColumn("Version", ".spec.version"),
+        PrinterColumn("Wanted", ".spec.stage", description="Stage asked for"),
+        PrinterColumn("Stage", ".status.stage", description="Stage granted"),
+        condition_column("Validated"),
+        PrinterColumn("Artifact", ".spec.artifact.uri", priority=1),
+        AGE,
+    ),
+)
+
+DEPLOYMENT = Kind(
+    kind="Deployment",
+    plural="deployments",
+    short_names=("mldeploy",),
+    spec=DeploymentSpec,
+    status=DeploymentStatus,
+    columns=(
+        condition_column("Ready"),
+        PHASE,
+        PrinterColumn("Stable", ".status.stableModel", description="Model serving outside a rollout"),
+        PrinterColumn("Canary", ".status.canary.model"),
+        PrinterColumn("Weight", ".status.canary.weight", type="integer", description="Canary traffic percent"),
+        PrinterColumn("Replicas", ".status.readyReplicas", type="integer"),
+        PrinterColumn("URL", ".status.url", priority=1),
+        AGE,
+    ),
+)
+
+KINDS = (DATASET, EXPERIMENT, MODEL, DEPLOYMENT)
