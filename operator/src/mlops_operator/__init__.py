@@ -1,0 +1,1 @@
+"""mlops-operator: the machine-learning lifecycle as Kubernetes custom resources."""

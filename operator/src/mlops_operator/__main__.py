@@ -1,0 +1,34 @@
+"""`python -m mlops_operator`: run the operator (kopf, standalone)."""
+
+import argparse
+import sys
+
+import kopf
+
+from . import main as _registers_handlers  # noqa: F401
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mlops_operator", description=__doc__)
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    scope.add_argument("-n", "--namespace", action="append", help="watch this namespace (repeatable; globs allowed)")
+    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--debug", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    kopf.configure(verbose=args.verbose, debug=args.debug)
+    kopf.run(
+        standalone=True,
+        clusterwide=args.all_namespaces,
+        namespaces=args.namespace or (),
+        liveness_endpoint=args.liveness,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Thin kopf handlers: read, call logic/ and resources/, apply, patch."""
