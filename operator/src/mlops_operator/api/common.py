@@ -79,7 +79,9 @@ class EnvVar(ApiModel):
     """A literal environment variable."""
 
     name: Annotated[str, Field(min_length=1, max_length=256)]
+    """Variable name."""
     value: str = ""
+    """Variable value."""
 
 
 class Container(ApiModel):

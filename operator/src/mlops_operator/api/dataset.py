@@ -37,6 +37,7 @@ class Column(ApiModel):
     """One declared column."""
 
     name: Annotated[str, Field(min_length=1, max_length=256)]
+    """Column name as in the file's header."""
     type: Literal[COLUMN_TYPES]
     """Expected type of the values."""
     nullable: bool = True
@@ -88,6 +89,7 @@ class Rule(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=63)]
     """Shown in status when the rule fails."""
     column: Annotated[str, Field(min_length=1, max_length=256)]
+    """The column the rule checks."""
     min: float | None = None
     """Smallest allowed value."""
     max: float | None = None
@@ -166,18 +168,26 @@ class ColumnStats(ApiModel):
     """Statistics of one column."""
 
     type: str | None = None
+    """Type found in the data."""
     nulls: int | None = None
+    """Count of empty values."""
     distinct: int | None = None
+    """Count of distinct values."""
     min: float | None = None
+    """Smallest value (numeric columns)."""
     max: float | None = None
+    """Largest value (numeric columns)."""
     mean: float | None = None
+    """Mean value (numeric columns)."""
 
 
 class DatasetStats(ApiModel):
     """What the last validation measured."""
 
     rows: int | None = None
+    """Rows in the data."""
     columns: Annotated[dict[str, ColumnStats], Field(max_length=512)] | None = None
+    """Statistics by column name."""
 
 
 class DatasetStatus(StatusBase):

@@ -35,11 +35,16 @@ class Server(ApiModel):
     """The model server container."""
 
     image: Annotated[str, Field(min_length=1, max_length=512)] = RUNTIME_IMAGE
+    """Server image; the project's runtime image (Open Inference Protocol v2) by default."""
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    """Port the server listens on and the Service exposes."""
     resources: ResourceRequirements | None = None
+    """Compute resources of each server pod."""
 
 
 class CanaryStep(ApiModel):
+    """One traffic step of a rollout."""
+
     weight: Annotated[int, Field(ge=1, le=100)]
     """Percent of traffic on the new version during this step."""
     pause: Duration | None = None
@@ -47,19 +52,27 @@ class CanaryStep(ApiModel):
 
 
 class PrometheusAnalysis(ApiModel):
+    """A PromQL query checked at every step."""
+
     address: Annotated[str, Field(min_length=1, max_length=512)]
+    """Base URL of the Prometheus server, e.g. http://prometheus.monitoring:9090."""
     query: Annotated[str, Field(min_length=1, max_length=4096)]
+    """PromQL query returning one number."""
     max: float
     """The query's result must stay at or below this."""
 
 
 class Analysis(ApiModel):
+    """Health checks of the canary at each step; a failure rolls back."""
+
     max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
     """Largest fraction of failed requests the canary may have."""
     prometheus: PrometheusAnalysis | None = None
 
 
 class Canary(ApiModel):
+    """Shift traffic to a new version in steps."""
+
     steps: Annotated[
         list[CanaryStep],
         Field(
@@ -78,11 +91,15 @@ class Canary(ApiModel):
 
 
 class Strategy(ApiModel):
+    """How a new model version replaces the serving one."""
+
     canary: Canary | None = None
     """Without canary, a new version replaces the old one at once."""
 
 
 class Autoscaling(ApiModel):
+    """A HorizontalPodAutoscaler on the server; replicas is then its starting point."""
+
     model_config = ConfigDict(
         json_schema_extra=rules(
             cel(
@@ -94,7 +111,9 @@ class Autoscaling(ApiModel):
     )
 
     min_replicas: Annotated[int, Field(ge=1)] = 1
+    """Fewest server pods."""
     max_replicas: Annotated[int, Field(ge=1)]
+    """Most server pods."""
     target_cpu_utilization: int = Field(default=80, ge=1, le=100, alias="targetCPUUtilization")
     """Average CPU utilization (percent of requests) the autoscaler aims for."""
 
@@ -104,21 +123,32 @@ class DeploymentSpec(ApiModel):
 
     model_ref: ModelRef
     replicas: Annotated[int, Field(ge=0)] = 1
+    """Server pods (ignored while autoscaling is set)."""
     server: Server | None = None
     strategy: Strategy | None = None
     autoscaling: Autoscaling | None = None
 
 
 class CanaryStatus(ApiModel):
+    """The rollout under way."""
+
     model: str
+    """Model being rolled out."""
     weight: int
+    """Percent of traffic it receives."""
     step: int
+    """Current step, from 1."""
 
 
 class DeploymentStatus(StatusBase):
+    """What is served and how the rollout goes."""
+
     stable_model: str | None = None
     """Model serving all traffic outside a rollout."""
     canary: CanaryStatus | None = None
     url: str | None = None
+    """In-cluster URL of the model server."""
     replicas: int | None = None
+    """Server pods."""
     ready_replicas: int | None = None
+    """Server pods ready to serve."""

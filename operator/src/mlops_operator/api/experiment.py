@@ -17,6 +17,7 @@ class DatasetRef(ApiModel):
     """A Dataset in the same namespace."""
 
     name: Name
+    """Name of the Dataset."""
 
 
 class Parameter(ApiModel):
@@ -110,6 +111,7 @@ class RegisterModel(ApiModel):
     """Turn the best trial into a Model."""
 
     model_name: DnsLabel
+    """modelName of the new Model; its version is the run number."""
     stage: Literal[STAGES] = "None"
     """Stage the new Model asks for."""
 
@@ -134,22 +136,36 @@ class ExperimentSpec(ApiModel):
 
 
 class TrialCounts(ApiModel):
+    """Trials of the current run by state."""
+
     total: int = 0
+    """Trials planned."""
     pending: int = 0
+    """Trials not started yet."""
     running: int = 0
+    """Trials whose Job is running."""
     succeeded: int = 0
+    """Trials that finished and reported metrics."""
     failed: int = 0
+    """Trials that failed (their reason is in the trial summary)."""
 
 
 class BestTrial(ApiModel):
+    """The best trial so far by the objective."""
+
     name: str
+    """Name of the trial's Job."""
     parameters: dict[str, FreeForm] | None = None
+    """Parameter values of the trial."""
     metrics: dict[str, float] | None = None
+    """Metrics the trial reported."""
     objective_value: float | None = None
     """The objective metric's value, for the printer column."""
 
 
 class ExperimentStatus(StatusBase):
+    """What the sweep has done so far."""
+
     dataset_digest: str | None = None
     """Digest of the Dataset the current run trains on."""
     progress: str | None = None
@@ -157,4 +173,6 @@ class ExperimentStatus(StatusBase):
     trials: TrialCounts | None = None
     best_trial: BestTrial | None = None
     started_at: datetime | None = None
+    """When the current run started."""
     completed_at: datetime | None = None
+    """When the current run finished."""

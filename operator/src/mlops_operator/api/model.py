@@ -30,16 +30,22 @@ class Lineage(ApiModel):
     """Where the model came from."""
 
     experiment: Annotated[str, Field(max_length=253)] | None = None
+    """Experiment that trained the model."""
     trial: Annotated[str, Field(max_length=253)] | None = None
+    """Trial that trained the model."""
     dataset_digest: Annotated[str, Field(max_length=128)] | None = None
+    """Digest of the data it was trained on."""
     parameters: dict[str, FreeForm] | None = None
+    """Hyperparameters it was trained with."""
 
 
 class DatasetSplitRef(ApiModel):
     """A split of a Dataset in the same namespace."""
 
     name: Name
+    """Name of the Dataset."""
     split: Literal[SPLITS] = "test"
+    """Which split to score: train, test or validation."""
 
 
 class Threshold(ApiModel):
@@ -56,6 +62,7 @@ class Threshold(ApiModel):
     )
 
     metric: Annotated[str, Field(min_length=1, max_length=128)]
+    """Name of a metric the evaluation reports."""
     min: float | None = None
     """Smallest acceptable value."""
     max: float | None = None
@@ -66,7 +73,9 @@ class CompareToProduction(ApiModel):
     """The candidate must beat the current Production version of the same modelName."""
 
     metric: Annotated[str, Field(min_length=1, max_length=128)]
+    """Metric both versions are scored on."""
     goal: Literal["maximize", "minimize"] = "maximize"
+    """Whether higher (maximize) or lower (minimize) is better."""
     min_improvement: float = 0.0
     """How much better than Production the candidate must be."""
 
@@ -77,6 +86,7 @@ class ModelValidation(ApiModel):
     dataset: DatasetSplitRef
     """Held-back data the evaluation scores."""
     thresholds: Annotated[list[Threshold], Field(max_length=32)] | None = None
+    """Bounds every evaluation metric named here must respect."""
     compare_to_production: CompareToProduction | None = None
     evaluator: Container | None = None
     """A custom evaluator container; the built-in evaluator by default."""
@@ -95,6 +105,7 @@ class ModelSpec(ApiModel):
     model_name: DnsLabel
     """The model this is a version of; at most one version per modelName is Production."""
     version: Annotated[str, Field(min_length=1, max_length=63)]
+    """Version label, unique within modelName."""
     artifact: Annotated[
         Artifact,
         Field(
@@ -110,18 +121,30 @@ class ModelSpec(ApiModel):
 
 
 class Check(ApiModel):
+    """One gate check."""
+
     name: str
+    """What was checked, e.g. threshold roc_auc >= 0.8."""
     passed: bool
+    """Whether the check passed."""
     message: str = ""
+    """The numbers behind the verdict."""
 
 
 class ValidationResult(ApiModel):
+    """Result of the last evaluation."""
+
     metrics: dict[str, float] | None = None
+    """Metrics the evaluation reported."""
     checks: Annotated[list[Check], Field(max_length=64)] | None = None
+    """Every check of the gate."""
     passed: bool | None = None
+    """Whether every check passed."""
 
 
 class ModelStatus(StatusBase):
+    """What the gate decided."""
+
     stage: Literal[STAGES] | None = None
     """Stage granted."""
     validation: ValidationResult | None = None

@@ -1,0 +1,76 @@
+"""Fixtures: a real Kubernetes API server for the tests that need one.
+
+By default the session starts the project's local control plane (hack/localcluster.py) in a
+temporary folder and stops it at the end. With USE_EXISTING_CLUSTER=true the tests use the
+cluster that KUBECONFIG points at instead, and kubectl from PATH.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "hack"))
+
+import localcluster  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: str
+    kubectl_path: str
+    local: bool
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": self.kubeconfig}
+
+    def kubectl(self, *args: str, namespace: str | None = None, input: str | None = None,
+                check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        argv = [self.kubectl_path, *(["-n", namespace] if namespace else []), *args]
+        result = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+
+def _use_existing() -> bool:
+    return os.environ.get("USE_EXISTING_CLUSTER", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    if _use_existing():
+        kubectl = shutil.which("kubectl")
+        assert kubectl, "USE_EXISTING_CLUSTER needs kubectl on PATH"
+        yield Cluster(os.environ.get("KUBECONFIG", str(Path.home() / ".kube/config")), kubectl, local=False)
+        return
+    local = localcluster.LocalCluster(tmp_path_factory.mktemp("cluster"))
+    state = local.start()
+    try:
+        yield Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True)
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def crds(cluster):
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
+    return cluster
+
+
+@pytest.fixture
+def namespace(cluster, request):
+    """A namespace of the test's own, deleted afterwards."""
+    name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
+    name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
