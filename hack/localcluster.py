@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A real local Kubernetes control plane on loopback: etcd, kube-apiserver,
-kube-controller-manager and kube-scheduler built from pinned Go modules.
+"""A real local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager and
+kube-scheduler built from pinned Go modules, on loopback, and the project's local node agent
+(hack/localnode), which runs the pods scheduled to it as processes.
 
     python3 hack/localcluster.py up      # build if needed, start, wait until usable
     python3 hack/localcluster.py env     # print `export KUBECONFIG=... PATH=...` for eval
@@ -33,6 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from localnode.agent import identity as node_identity
 
 HACK = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("MLOPS_CACHE_DIR", Path.home() / ".cache" / "mlops-operator"))
@@ -43,6 +45,8 @@ FIRST_SERVICE_IP = "10.0.0.1"
 # published, never dialled, so a documentation address (RFC 5737) serves when the machine has none.
 FALLBACK_ADVERTISE_ADDRESS = "192.0.2.1"
 STOP_GRACE_SECONDS = 15
+NODE_NAME = "local-node"
+NODE_MARKER = "MLOPS_LOCALNODE"  # in the environment of every process the node agent starts
 
 
 def build_binaries() -> Path:
@@ -62,6 +66,29 @@ def free_port() -> int:
 def port_is_bound(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_pod_network() -> tuple[str, str]:
+    """A bridge name and pod CIDR no other local node on this machine uses."""
+    for k in range(256):
+        bridge = f"mlbr{k}"
+        if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0:
+            return bridge, f"10.244.{k}.0/24"
+    raise RuntimeError("no free mlbr<k> bridge name; remove stale ones with `ip link del mlbrK`")
+
+
+def node_processes(node_identity: str) -> list[int]:
+    """Processes the node agent started (its marker, NAME.BRIDGE, is in their environment)."""
+    marker = f"{NODE_MARKER}={node_identity}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
 
 
 def advertise_address() -> str:
@@ -182,11 +209,12 @@ class ClusterState:
     kubeconfig: str
     server: str
     etcd_data_dir: str
+    node_identity: str = ""
     components: list[Component] = field(default_factory=list)
 
     @property
     def ports(self) -> list[int]:
-        return [c.port for c in self.components]
+        return [c.port for c in self.components if c.port]
 
     def save(self) -> None:
         Path(self.state_dir, "state.json").write_text(json.dumps(asdict(self), indent=2))
@@ -242,10 +270,10 @@ class LocalCluster:
 
     # A component runs in a session of its own, so the launcher can exit (shell use) and a stop
     # can signal the whole group.
-    def _spawn(self, name: str, argv: list[str], port: int) -> None:
+    def _spawn(self, name: str, argv: list[str], port: int, cwd: Path | None = None) -> None:
         log = open(self.state_dir / "logs" / f"{name}.log", "ab")
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, cwd=cwd)
         log.close()
         assert self.state is not None
         self.state.components.append(Component(name, process.pid, port))
@@ -343,8 +371,22 @@ class LocalCluster:
         ], kcm_port)
         self._spawn("kube-scheduler", [f"{bin_dir}/kube-scheduler", *common, f"--secure-port={sched_port}"],
                     sched_port)
+        bridge, pod_cidr = free_pod_network()
+        self.state.node_identity = node_identity(NODE_NAME, bridge)
+        self._spawn("local-node", [
+            sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={NODE_NAME}",
+            f"--state-dir={self.state_dir / 'node'}", f"--pod-cidr={pod_cidr}", f"--bridge={bridge}",
+        ], 0, cwd=HACK)
         self._wait("the default ServiceAccount",
                    lambda: self._get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, timeout)
+        self._wait(f"node {NODE_NAME} Ready", self._node_ready, timeout)
+
+    def _node_ready(self) -> bool:
+        code, body = self._get(f"/api/v1/nodes/{NODE_NAME}")
+        if code != 200:
+            return False
+        conditions = json.loads(body).get("status", {}).get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
     def stop(self) -> None:
         state = self.state or ClusterState.load(self.state_dir)
@@ -355,10 +397,15 @@ class LocalCluster:
         shutil.rmtree(state.etcd_data_dir, ignore_errors=True)
         leftovers = [c.name for c in state.components if _alive(c.pid)]
         bound = [p for p in state.ports if port_is_bound(p)]
+        # The agent stops its pods itself; anything still carrying its marker escaped it.
+        orphans = node_processes(state.node_identity) if state.node_identity else []
+        for pid in orphans:
+            stop_process_group(pid, grace=1)
         Path(state.state_dir, "state.json").unlink(missing_ok=True)
         self.state = None
-        if leftovers or bound:
-            raise RuntimeError(f"after stop: processes alive {leftovers}, ports bound {bound}")
+        if leftovers or bound or orphans:
+            raise RuntimeError(f"after stop: processes alive {leftovers}, ports bound {bound}, "
+                               f"pod processes left by the node agent {orphans}")
 
     def env(self) -> dict[str, str]:
         state = self.state or ClusterState.load(self.state_dir)

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "hack"))
 
 import localcluster  # noqa: E402
+from support import wait_for  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -72,5 +73,8 @@ def namespace(cluster, request):
     name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
     cluster.kubectl("create", "namespace", name)
+    # The ServiceAccount admission plugin refuses pods until the namespace's default account exists.
+    wait_for(lambda: cluster.kubectl("get", "serviceaccount", "default", namespace=name, check=False).returncode == 0,
+             30, f"the default ServiceAccount of {name}")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -1,15 +1,13 @@
 """The operator runs against the API server, records that it saw each kind, and stops on SIGTERM."""
 
-import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from support import get_json, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -21,16 +19,6 @@ OBJECTS = [
     ("model", "breast-cancer-1"),
     ("deployment.mlops.dev", "breast-cancer"),
 ]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def free_port() -> int:
@@ -78,7 +66,7 @@ def run_operator(crds, namespace, tmp_path):
 
 
 def get(cluster, namespace, kind, name) -> dict:
-    return json.loads(cluster.kubectl("get", kind, name, "-o", "json", namespace=namespace).stdout)
+    return get_json(cluster, namespace, kind, name)
 
 
 def ready(obj: dict) -> dict | None:

@@ -1,0 +1,29 @@
+"""Pod addresses from the node's pod CIDR; the first address is the bridge's (the gateway)."""
+
+import ipaddress
+import itertools
+
+
+class AddressPool:
+    def __init__(self, cidr: str):
+        self._free = (str(a) for a in itertools.islice(ipaddress.ip_network(cidr).hosts(), 1, None))
+        self._released: list[str] = []
+        self._by_pod: dict[str, str] = {}
+
+    def address_for(self, pod_uid: str) -> str:
+        """The pod's address, allocated on first use; stable for the pod's life."""
+        if pod_uid not in self._by_pod:
+            # Fresh addresses first, so a deleted pod's address is not reused while Endpoints settle.
+            fresh = next(self._free, None)
+            if fresh is None and not self._released:
+                raise RuntimeError("the node's pod CIDR has no free address")
+            self._by_pod[pod_uid] = fresh or self._released.pop(0)
+        return self._by_pod[pod_uid]
+
+    def release(self, pod_uid: str) -> None:
+        address = self._by_pod.pop(pod_uid, None)
+        if address:
+            self._released.append(address)
+
+    def in_use(self) -> dict[str, str]:
+        return dict(self._by_pod)

@@ -1,0 +1,323 @@
+"""Pods on the local node run as real processes, through the real scheduler and controllers."""
+
+import json
+import time
+import urllib.request
+
+import pytest
+from support import get_json, wait_for
+
+import localcluster
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(autouse=True)
+def local_node_only(cluster):
+    if not cluster.local:
+        pytest.skip("these tests look at the processes of the project's local node")
+
+
+def apply(cluster, namespace, manifest: str):
+    cluster.kubectl("apply", "-f", "-", namespace=namespace, input=manifest)
+
+
+def pods(cluster, namespace, selector: str) -> list[dict]:
+    return get_json(cluster, namespace, "pods", "-l", selector)["items"]
+
+
+def pod(cluster, namespace, name) -> dict:
+    return get_json(cluster, namespace, "pod", name)
+
+
+def container_status(pod_obj: dict, index: int = 0) -> dict:
+    return (pod_obj.get("status", {}).get("containerStatuses") or [{}])[index]
+
+
+def pid_of(pod_obj: dict) -> int:
+    return int(container_status(pod_obj)["containerID"].removeprefix("local://"))
+
+
+def job_condition(cluster, namespace, name, kind):
+    job = get_json(cluster, namespace, "job", name)
+    return any(c["type"] == kind and c["status"] == "True" for c in job.get("status", {}).get("conditions", []))
+
+
+def running_pod(cluster, namespace, name) -> dict:
+    return wait_for(lambda: (p := pod(cluster, namespace, name)) and "running" in container_status(p).get("state", {})
+                    and p, 60, f"pod {name} running")
+
+
+def test_job_reports_its_termination_message(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: report}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: trainer
+        image: python:3.11
+        command: [python, -c, 'import json; open("/dev/termination-log", "w").write(json.dumps({"metrics": {"roc_auc": 0.91}}))']
+""")
+    wait_for(lambda: job_condition(cluster, namespace, "report", "Complete"), 60, "the Job to complete")
+    [finished] = pods(cluster, namespace, "job-name=report")
+    terminated = container_status(finished)["state"]["terminated"]
+    assert terminated["exitCode"] == 0 and terminated["reason"] == "Completed"
+    assert json.loads(terminated["message"]) == {"metrics": {"roc_auc": 0.91}}
+    assert finished["status"]["phase"] == "Succeeded"
+
+
+def test_failing_job_is_retried_once_then_fails_with_its_exit_code(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: failing}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: trainer, image: python:3.11, command: [python, -c, 'import sys; print("bad data"); sys.exit(3)']}
+""")
+    wait_for(lambda: job_condition(cluster, namespace, "failing", "Failed"), 90, "the Job to fail")
+    attempts = pods(cluster, namespace, "job-name=failing")
+    assert len(attempts) == 2
+    for attempt in attempts:
+        assert attempt["status"]["phase"] == "Failed"
+        assert container_status(attempt)["state"]["terminated"]["exitCode"] == 3
+        assert container_status(attempt)["state"]["terminated"]["reason"] == "Error"
+    assert cluster.kubectl("logs", attempts[0]["metadata"]["name"], namespace=namespace).stdout == "bad data\n"
+
+
+SERVER = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web, variant: {name}}}}}
+  template:
+    metadata: {{labels: {{app: web, variant: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: http
+        image: python:3.11
+        command: [python, -m, http.server, "8080"]
+        ports: [{{name: http, containerPort: 8080}}]
+        readinessProbe: {{httpGet: {{path: "{probe_path}", port: http}}, periodSeconds: 1}}
+"""
+
+
+def test_service_endpoints_list_exactly_the_ready_pods_and_each_answers(cluster, namespace):
+    apply(cluster, namespace, SERVER.format(name="ready", replicas=2, probe_path="/"))
+    apply(cluster, namespace, SERVER.format(name="unready", replicas=1, probe_path="/missing"))
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+""")
+    cluster.kubectl("rollout", "status", "deployment/ready", "--timeout=60s", namespace=namespace)
+    ready_ips = {p["status"]["podIP"] for p in pods(cluster, namespace, "variant=ready")}
+    unready_ip = wait_for(lambda: [p["status"].get("podIP") for p in pods(cluster, namespace, "variant=unready")
+                                   if "running" in container_status(p).get("state", {})], 60, "the unready pod running")[0]
+
+    def endpoints():
+        slices = get_json(cluster, namespace, "endpointslices", "-l", "kubernetes.io/service-name=web")["items"]
+        listed = {(e["addresses"][0], e["conditions"]["ready"]) for s in slices for e in s.get("endpoints") or []}
+        return listed if len(listed) == 3 else None
+
+    listed = wait_for(endpoints, 60, "the EndpointSlice to list every pod")
+    assert {address for address, ready in listed if ready} == ready_ips
+    assert (unready_ip, False) in listed
+    for address in ready_ips:
+        with urllib.request.urlopen(f"http://{address}:8080/", timeout=5) as response:
+            assert response.status == 200
+
+
+def test_deleting_a_pod_ends_its_process_within_the_grace_period(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: python:3.11
+    command: [python, -c, 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print("ignoring SIGTERM", flush=True); time.sleep(600)']
+""")
+    pid = pid_of(running_pod(cluster, namespace, "stubborn"))
+    wait_for(lambda: "ignoring SIGTERM" in cluster.kubectl("logs", "stubborn", namespace=namespace).stdout, 30,
+             "the handler to be installed")
+    started = time.monotonic()
+    cluster.kubectl("delete", "pod", "stubborn", "--wait=false", namespace=namespace)
+    wait_for(lambda: not localcluster._alive(pid), 15, "the process to end")
+    elapsed = time.monotonic() - started
+    assert elapsed >= 1.5, f"SIGTERM was ignored, so only SIGKILL after the 2s grace ends it (took {elapsed:.1f}s)"
+    wait_for(lambda: cluster.kubectl("get", "pod", "stubborn", namespace=namespace, check=False).returncode != 0,
+             15, "the pod object to be gone")
+
+
+def test_deleting_a_job_or_deployment_ends_all_their_processes(cluster, namespace):
+    apply(cluster, namespace, SERVER.format(name="servers", replicas=2, probe_path="/"))
+    apply(cluster, namespace, """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: sleepers}
+spec:
+  parallelism: 2
+  completions: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: python:3.11, command: [python, -c, 'import time; time.sleep(600)']}]
+""")
+
+    def all_running():
+        found = pods(cluster, namespace, "variant=servers") + pods(cluster, namespace, "job-name=sleepers")
+        running = [p for p in found if "running" in container_status(p).get("state", {})]
+        return running if len(running) == 4 else None
+
+    pids = [pid_of(p) for p in wait_for(all_running, 60, "4 running pods")]
+    cluster.kubectl("delete", "deployment", "servers", "--wait=false", namespace=namespace)
+    cluster.kubectl("delete", "job", "sleepers", "--wait=false", namespace=namespace)
+    wait_for(lambda: not any(localcluster._alive(pid) for pid in pids), 30, "every process to end")
+    wait_for(lambda: not get_json(cluster, namespace, "pods")["items"], 30, "the garbage collector to remove the pods")
+
+
+def test_an_image_without_local_runtime_waits_with_a_clear_reason(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: foreign}
+spec:
+  containers: [{name: main, image: "nginx:1.27"}]
+""")
+    waiting = wait_for(lambda: container_status(pod(cluster, namespace, "foreign")).get("state", {}).get("waiting", {})
+                       .get("reason") == "ImageNotRunnableLocally" and container_status(pod(cluster, namespace, "foreign")),
+                       30, "the Waiting reason")
+    assert "nginx:1.27" in waiting["state"]["waiting"]["message"]
+    assert pod(cluster, namespace, "foreign")["status"]["phase"] == "Pending"
+
+
+def test_environment_and_volumes_reach_the_container(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast, threshold: "0.8", "app.yaml": "replicas: 2\\n"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: credentials}
+stringData: {token: s3cr3t}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: configured, labels: {team: ml}}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - {name: config, configMap: {name: settings, items: [{key: app.yaml, path: app.yaml}]}}
+  - {name: secret, secret: {secretName: credentials}}
+  initContainers:
+  - {name: prepare, image: python:3.11, command: [python, -c, 'open("/scratch/from-init", "w").write("init ran")'],
+     volumeMounts: [{name: scratch, mountPath: /scratch}]}
+  containers:
+  - name: main
+    image: python:3.11
+    workingDir: /scratch
+    command: [python, -c]
+    args:
+    - |
+      import json, os
+      env = {k: os.environ.get(k) for k in ("MODE", "CFG_threshold", "TOKEN", "POD_NAME", "NAMESPACE", "TEAM", "POD_IP", "GREETING")}
+      files = {p: open(p).read() for p in ("from-init", "/etc/app/app.yaml", "/etc/secret/token")}
+      open("/dev/termination-log", "w").write(json.dumps({"env": env, "files": files, "cwd": os.getcwd()}))
+    env:
+    - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+    - {name: TOKEN, valueFrom: {secretKeyRef: {name: credentials, key: token}}}
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: TEAM, valueFrom: {fieldRef: {fieldPath: "metadata.labels['team']"}}}
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: GREETING, value: "hello $(POD_NAME)"}
+    envFrom: [{prefix: CFG_, configMapRef: {name: settings}}]
+    volumeMounts:
+    - {name: scratch, mountPath: /scratch}
+    - {name: config, mountPath: /etc/app, readOnly: true}
+    - {name: secret, mountPath: /etc/secret, readOnly: true}
+""")
+    done = wait_for(lambda: (p := pod(cluster, namespace, "configured"))["status"].get("phase") in ("Succeeded", "Failed")
+                    and p, 60, "the pod to finish")
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    report = json.loads(container_status(done)["state"]["terminated"]["message"])
+    assert report["env"] == {"MODE": "fast", "CFG_threshold": "0.8", "TOKEN": "s3cr3t", "POD_NAME": "configured",
+                             "NAMESPACE": namespace, "TEAM": "ml", "POD_IP": done["status"]["podIP"],
+                             "GREETING": "hello configured"}
+    assert report["files"] == {"from-init": "init ran", "/etc/app/app.yaml": "replicas: 2\n",
+                               "/etc/secret/token": "s3cr3t"}
+    assert report["cwd"] == "/scratch"
+    assert done["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+
+
+def test_a_volume_kind_the_node_cannot_honour_fails_the_pod(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: claims}
+spec:
+  volumes: [{name: data, nfs: {server: nfs.example.org, path: /exports}}]
+  containers: [{name: main, image: python:3.11, command: [python, -c, 'pass'], volumeMounts: [{name: data, mountPath: /data}]}]
+""")
+    failed = wait_for(lambda: (p := pod(cluster, namespace, "claims"))["status"].get("phase") == "Failed" and p, 30,
+                      "the pod to fail")
+    assert failed["status"]["reason"] == "VolumeNotSupportedLocally"
+    assert "volume 'data' is of kind nfs" in failed["status"]["message"]
+
+
+def test_active_deadline_ends_the_pod(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: slow}
+spec:
+  restartPolicy: Never
+  activeDeadlineSeconds: 2
+  containers: [{name: main, image: python:3.11, command: [python, -c, 'import time; time.sleep(600)']}]
+""")
+    failed = wait_for(lambda: (p := pod(cluster, namespace, "slow"))["status"].get("phase") == "Failed" and p, 30,
+                      "the deadline")
+    assert failed["status"]["reason"] == "DeadlineExceeded"
+    assert container_status(failed)["state"]["terminated"]["reason"] == "DeadlineExceeded"
+
+
+def test_failed_liveness_probe_restarts_the_container(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: unhealthy}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: python:3.11
+    command: [python, -c, 'import time; print("up", flush=True); time.sleep(600)']
+    livenessProbe: {tcpSocket: {port: 9999}, periodSeconds: 1, failureThreshold: 2}
+""")
+    restarted = wait_for(lambda: container_status(p := pod(cluster, namespace, "unhealthy")).get("restartCount", 0) >= 1
+                         and p, 30, "a restart")
+    last = container_status(restarted)["lastState"]["terminated"]
+    assert last["exitCode"] == 137 or last["exitCode"] == 143
+    assert cluster.kubectl("logs", "unhealthy", namespace=namespace).stdout.startswith("up")
