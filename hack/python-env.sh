@@ -1,9 +1,10 @@
 # Sourced by the Makefile's scripts: a virtualenv outside the repository with the project
-# installed (editable) and its test tools; reinstalled only when pyproject.toml changes.
+# installed (editable) and its extras; reinstalled when pyproject.toml changes or another
+# checkout (a CI clone) uses it, so the editable install always points at this checkout.
 MLOPS_CACHE_DIR=${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-operator}
 venv="$MLOPS_CACHE_DIR/venv"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-stamp="$venv/.installed-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)"
+stamp="$venv/.installed-$( (cat "$repo/pyproject.toml"; echo "$repo") | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
