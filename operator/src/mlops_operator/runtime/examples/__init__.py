@@ -1,0 +1,1 @@
+"""Example trainers on scikit-learn's bundled breast-cancer data set (nothing is downloaded)."""
