@@ -5,10 +5,9 @@ import logging
 import kopf
 
 from .api.common import GROUP
-from .handlers import seen  # noqa: F401  (registers handlers)
+from .handlers import dataset, experiment, kube, seen  # noqa: F401  (importing registers the handlers)
 
 FINALIZER = f"{GROUP}/finalizer"
-FIELD_MANAGER = "mlops-operator"
 
 
 @kopf.on.startup()
@@ -21,5 +20,10 @@ def configure(settings: kopf.OperatorSettings, **_: object) -> None:
     settings.persistence.finalizer = FINALIZER
     # kopf posts an Event for every handler log line at INFO; only warnings are worth an Event.
     settings.posting.level = logging.WARNING
-    settings.posting.reporting_component = FIELD_MANAGER
+    settings.posting.reporting_component = kube.FIELD_MANAGER
     settings.peering.standalone = True
+
+
+@kopf.on.cleanup()
+async def close_client(**_: object) -> None:
+    await kube.close()

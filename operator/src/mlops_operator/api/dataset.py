@@ -199,4 +199,8 @@ class DatasetStatus(StatusBase):
     """When the current digest was first seen."""
     last_validated_at: datetime | None = None
     """When validation last ran to completion."""
+    last_validation_job: str | None = None
+    """The validation Job whose result this status shows."""
+    validated_generation: int | None = None
+    """metadata.generation the last validation result is for."""
     stats: DatasetStats | None = None

@@ -128,6 +128,8 @@ class ExperimentSpec(ApiModel):
 
     dataset_ref: DatasetRef
     trainer: Container
+    artifact_root: Annotated[str, Field(max_length=1024)] | None = None
+    """Where trials save their models: each trial gets MLOPS_ARTIFACT_URI=<artifactRoot>/<experiment>/r<run>-t<trial>/model.joblib."""
     search: Search
     objective: Objective
     trial_policy: TrialPolicy | None = None
@@ -150,6 +152,46 @@ class TrialCounts(ApiModel):
     """Trials that failed (their reason is in the trial summary)."""
 
 
+class TrialSummary(ApiModel):
+    """One trial of the current run."""
+
+    name: str
+    """Name of the trial's Job."""
+    index: int
+    """Position in the sweep, from 0."""
+    phase: Literal["Running", "Succeeded", "Failed"]
+    """Running, Succeeded or Failed."""
+    parameters: dict[str, str] | None = None
+    """Parameter values as passed to the trainer."""
+    objective_value: float | None = None
+    """The objective metric's value."""
+    reason: str | None = None
+    """Why it failed, e.g. MetricsMissing, BackoffLimitExceeded, DeadlineExceeded."""
+    message: str | None = None
+    """Details of the failure."""
+
+
+class RunRecord(ApiModel):
+    """One run of the sweep (a new run starts on new data with the trigger, or on a spec edit)."""
+
+    run: int
+    """Run number, from 1."""
+    dataset_digest: str | None = None
+    """Digest of the data the run trained on."""
+    started_at: datetime | None = None
+    """When the run started."""
+    completed_at: datetime | None = None
+    """When its last trial finished."""
+    best_trial: str | None = None
+    """Name of its best trial."""
+    best_value: float | None = None
+    """Objective value of its best trial."""
+    succeeded: int = 0
+    """Trials that succeeded."""
+    failed: int = 0
+    """Trials that failed."""
+
+
 class BestTrial(ApiModel):
     """The best trial so far by the objective."""
 
@@ -166,6 +208,10 @@ class BestTrial(ApiModel):
 class ExperimentStatus(StatusBase):
     """What the sweep has done so far."""
 
+    run: int | None = None
+    """Number of the current run."""
+    spec_hash: str | None = None
+    """Hash of the spec parts the current run trains with; an edit starts a new run."""
     dataset_digest: str | None = None
     """Digest of the Dataset the current run trains on."""
     progress: str | None = None
@@ -176,3 +222,7 @@ class ExperimentStatus(StatusBase):
     """When the current run started."""
     completed_at: datetime | None = None
     """When the current run finished."""
+    trial_summaries: Annotated[list[TrialSummary], Field(max_length=30)] | None = None
+    """Bounded view of the current run: its 10 best succeeded, 10 latest failed and 10 first running trials."""
+    runs: Annotated[list[RunRecord], Field(max_length=10)] | None = None
+    """The last 10 runs, newest last."""

@@ -1,8 +1,5 @@
-"""Records on every kind that the operator has seen the object (Ready=Unknown, Reconciling).
-
-Each kind gets its real reconcile in a later change; this handler keeps the shared status path
-(conditions, observedGeneration, patch only on change) exercised end to end until then.
-"""
+"""Records on the kinds without behaviour yet (Model, Deployment) that the operator has seen the
+object (Ready=Unknown, Reconciling), until each gets its real reconcile."""
 
 from datetime import datetime, timezone
 from typing import Any
@@ -10,7 +7,7 @@ from typing import Any
 import kopf
 
 from ..api.common import GROUP, VERSION
-from ..api.kinds import KINDS
+from ..api.kinds import DEPLOYMENT, MODEL
 from ..logic.seen import seen_status_patch
 
 
@@ -18,6 +15,6 @@ async def record_seen(status: dict[str, Any], meta: dict[str, Any], patch: kopf.
     patch.status.update(seen_status_patch(dict(status), meta["generation"], datetime.now(timezone.utc)))
 
 
-for kind in KINDS:
+for kind in (MODEL, DEPLOYMENT):
     for on_cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
         on_cause(GROUP, VERSION, kind.plural, id="seen")(record_seen)

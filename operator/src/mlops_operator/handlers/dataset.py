@@ -1,0 +1,79 @@
+"""Dataset: read the Dataset and its validation Jobs -> plan -> apply."""
+
+from datetime import datetime, timezone
+from typing import Any
+
+import kopf
+
+from .. import labels as keys
+from ..api.common import GROUP, VERSION
+from ..logic import dataset as decide
+from ..logic.jobs import latest_termination, stale_jobs, terminal_condition
+from ..logic.names import validation_name
+from ..resources.jobs import validation_job
+from . import events, kube
+from .coalesce import Coalescer
+
+
+def _created(dataset: dict[str, Any]) -> datetime:
+    return datetime.strptime(dataset["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def _interval(dataset: dict[str, Any]) -> str | None:
+    return (dataset["spec"].get("refresh") or {}).get("interval")
+
+
+async def reconcile(namespace: str, name: str) -> None:
+    dataset = await kube.get("Dataset", namespace, name)
+    if dataset is None or dataset["metadata"].get("deletionTimestamp"):
+        return
+    now = datetime.now(timezone.utc)
+    round_ = decide.validation_round(_created(dataset), now, _interval(dataset))
+    job_name = validation_name(name, dataset["metadata"]["generation"], round_)
+    jobs = {j["metadata"]["name"]: j for j in await kube.list_labelled("Job", namespace, {keys.DATASET: name})}
+    current = jobs.get(job_name)
+    finished = None
+    if current is not None and (condition := terminal_condition(current)):
+        message, exit_code = latest_termination(await kube.list_labelled("Pod", namespace, {"job-name": job_name}))
+        finished = decide.ValidationRun(job_name, condition["type"] == "Complete", message,
+                                        condition.get("reason", ""), exit_code)
+
+    plan = decide.plan(dataset, job_name, current is not None, finished, now)
+
+    if plan.create_job:
+        await kube.create(validation_job(dataset, job_name))
+    recorded = (dataset.get("status") or {}).get("lastValidationJob")
+    for stale in stale_jobs(list(jobs), {job_name, recorded}):
+        await kube.delete("Job", namespace, stale)
+    if plan.status_patch:
+        await kube.patch_status("Dataset", namespace, name, plan.status_patch)
+    for event in plan.events:
+        events.post(dataset, event)
+
+
+datasets = Coalescer(reconcile)
+
+
+@kopf.on.create(GROUP, VERSION, "datasets")
+@kopf.on.update(GROUP, VERSION, "datasets")
+@kopf.on.resume(GROUP, VERSION, "datasets")
+async def dataset_spec_changed(namespace: str, name: str, **_: Any) -> None:
+    await datasets.request(namespace, name)
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={keys.DATASET: kopf.PRESENT},
+               when=lambda event, body, **_: event.get("type") == "DELETED" or terminal_condition(body) is not None)
+async def validation_job_settled(namespace: str, labels: dict[str, str], **_: Any) -> None:
+    await datasets.request(namespace, labels[keys.DATASET])
+
+
+@kopf.daemon(GROUP, VERSION, "datasets", when=lambda spec, **_: bool((spec.get("refresh") or {}).get("interval")))
+async def refresh(stopped: kopf.DaemonStopped, namespace: str, name: str, body: dict[str, Any], **_: Any) -> None:
+    """Starts each refresh round when it is due; the round's Job name makes it happen once."""
+    while not stopped:
+        interval = _interval(body)
+        if not interval:
+            return
+        await stopped.wait(decide.seconds_until_next_round(_created(body), datetime.now(timezone.utc), interval) + 0.5)
+        if not stopped:
+            await datasets.request(namespace, name)

@@ -1,0 +1,1 @@
+"""Pure builders of the operator's children: models in, plain dicts out."""
