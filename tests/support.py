@@ -1,7 +1,12 @@
 """Helpers shared by the integration tests."""
 
 import json
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 
@@ -18,3 +23,61 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
 
 def get_json(cluster, namespace: str | None, *what: str) -> dict:
     return json.loads(cluster.kubectl("get", *what, "-o", "json", namespace=namespace).stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OperatorProcess:
+    """`python -m mlops_operator -n NAMESPACE` as a user runs it, with its output in a file."""
+
+    def __init__(self, cluster, namespace: str, log_path: Path):
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mlops_operator", "-n", namespace,
+             "--liveness", f"http://127.0.0.1:{free_port()}/healthz"],
+            env={**cluster.env, "PYTHONUNBUFFERED": "1"}, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 20) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.log.close()
+
+    def kill(self) -> None:
+        """As a crash or an OOM kill would: no cleanup."""
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+class OperatorRunner:
+    """Starts operator processes for one test and stops whatever is left at the end."""
+
+    def __init__(self, cluster, namespace: str, folder: Path):
+        self.cluster, self.namespace, self.folder = cluster, namespace, folder
+        self.started: list[OperatorProcess] = []
+
+    def start(self) -> OperatorProcess:
+        operator = OperatorProcess(self.cluster, self.namespace, self.folder / f"operator-{len(self.started)}.log")
+        self.started.append(operator)
+        return operator
+
+    def __enter__(self) -> "OperatorRunner":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for operator in self.started:
+            if operator.process.poll() is None:
+                operator.terminate()

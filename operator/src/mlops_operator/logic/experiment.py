@@ -12,6 +12,7 @@ from typing import Any
 
 from .conditions import Observation, apply_observations, format_time, status_changes
 from .events import Event
+from .names import trial_name
 from .sweep import Parameters, format_value, trial_parameters
 from .trials import FAILED, SUCCEEDED, Trial, best_trial
 
@@ -196,7 +197,10 @@ def plan(experiment: dict[str, Any], dataset: DatasetView, trials: list[Trial], 
         "progress": f"{finished}/{total}",
         "trials": counts,
         "bestTrial": best_status,
-        "trialSummaries": trial_summaries(run_trials, objective["goal"]),
+        # Trials started by this plan count as running already, so the next pass writes nothing.
+        "trialSummaries": trial_summaries(run_trials + [
+            Trial(trial_name(experiment["metadata"]["name"], run, i), run, i, planned[i], None, True) for i in create
+        ], objective["goal"]),
         "runs": _with_history(history, _run_record(run, {"datasetDigest": digest, "startedAt": started_at},
                                                     best_status, counts, completed_at)),
     }

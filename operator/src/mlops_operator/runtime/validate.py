@@ -47,7 +47,7 @@ def _type_failure(series: pd.Series, wanted: str) -> str | None:
         ok = pd.to_datetime(values, errors="coerce", utc=True).notna().all()
     else:  # string: anything is representable
         ok = True
-    return None if ok else f"values are {series.dtype}, not {wanted}"
+    return None if ok else f"values are {api.infer_dtype(values, skipna=True)}, not {wanted}"
 
 
 def _fraction(part: int, whole: int) -> float:
