@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# The main job on the local cluster, as far as it is built: start the control plane and the
-# operator, apply the example pipeline and show what the operator recorded. Ctrl-C or the end
-# of the script stops everything it started.
+# The main job on the local cluster, as far as it is built: start the control plane, the local
+# node and the operator, write the example data set, apply the example Dataset and Experiment,
+# and follow the sweep until the best trial is known. On a terminal it then waits for Ctrl-C so
+# you can look around with kubectl; either way it stops everything it started when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/python-env.sh
 namespace=mlops-demo
 state_dir="$MLOPS_CACHE_DIR/demo-cluster"
+data=/tmp/mlops-demo/breast-cancer.csv
 operator_pid=""
+watch_pid=""
 
 cleanup() {
-  [[ -n "$operator_pid" ]] && kill -TERM "$operator_pid" 2>/dev/null && wait "$operator_pid" || true
+  trap - EXIT INT TERM
+  [[ -n "$watch_pid" ]] && kill "$watch_pid" 2>/dev/null || true
+  [[ -n "$operator_pid" ]] && kill -TERM "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null || true
   python hack/localcluster.py down --state-dir "$state_dir"
+  echo "demo stopped: no process of it is left"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -23,12 +29,32 @@ kubectl apply --server-side -f crds/ >/dev/null
 kubectl wait --for=condition=Established -f crds/ --timeout=60s >/dev/null
 kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
+python -m mlops_operator.runtime.examples.write_data "$data"
 python -m mlops_operator -n "$namespace" --liveness http://127.0.0.1:18080/healthz >"$state_dir/operator.log" 2>&1 &
 operator_pid=$!
-kubectl apply -n "$namespace" -f manifests/examples/
-echo "waiting for the operator to record every object..."
-kubectl wait -n "$namespace" --for=jsonpath='{.status.conditions[0].reason}'=Reconciling \
-  datasets,experiments,models,deployments.mlops.dev --all --timeout=60s >/dev/null
-kubectl get mlops -n "$namespace"
+kubectl apply -n "$namespace" -f manifests/examples/dataset.yaml -f manifests/examples/experiment.yaml
+
 echo
-echo "operator log: $state_dir/operator.log"
+echo "following the sweep (kubectl get experiments -w):"
+kubectl get -n "$namespace" experiments --watch-only &
+watch_pid=$!
+kubectl wait -n "$namespace" experiment/breast-cancer-forest --timeout=600s \
+  --for=jsonpath='{.status.conditions[?(@.type=="Succeeded")].status}'=True
+sleep 1  # let the watch print its last line before the summary
+kill "$watch_pid" 2>/dev/null || true
+watch_pid=""
+
+echo
+kubectl get -n "$namespace" mlops
+echo
+echo "best trial:"
+kubectl get -n "$namespace" experiment breast-cancer-forest -o jsonpath='{.status.bestTrial}' | python -m json.tool
+echo
+kubectl get -n "$namespace" events --field-selector involvedObject.kind=Experiment --sort-by=.metadata.creationTimestamp | tail -n 6
+echo "models saved under /tmp/mlops-demo/artifacts; operator log: $state_dir/operator.log"
+if [[ -t 0 ]]; then
+  echo
+  echo "explore with: export KUBECONFIG=$KUBECONFIG PATH=$(dirname "$(command -v kubectl)"):\$PATH"
+  echo "press Ctrl-C to stop the demo"
+  while true; do sleep 3600; done
+fi

@@ -43,7 +43,7 @@ def test_rounds_advance_with_the_interval_since_creation():
 
 
 def test_a_new_dataset_starts_its_validation_job_and_says_so():
-    result = plan(dataset(), "data-validate-g1-0", job_exists=False, finished=None, now=NOW)
+    result = plan(dataset(), "data-validate-g1-0", busy=False, finished=None, now=NOW)
     assert result.create_job
     assert result.status_patch["phase"] == "Validating"
     assert condition(result.status_patch, "Ready")["status"] == "Unknown"
@@ -70,7 +70,7 @@ def test_a_recorded_result_is_not_recorded_again():
 def test_a_refresh_round_with_new_data_records_the_new_digest_and_when_it_was_seen():
     first = plan(dataset(), "data-validate-g1-0", True, ValidationRun("data-validate-g1-0", True, passed()), NOW)
     status = first.status_patch
-    during = plan(dataset(status), "data-validate-g1-1", job_exists=False, finished=None, now=NOW)
+    during = plan(dataset(status), "data-validate-g1-1", False, ValidationRun("data-validate-g1-0", True, passed()), NOW)
     assert during.create_job and during.status_patch == {}  # still Ready on the data it validated
     later = NOW + timedelta(minutes=10)
     result = plan(dataset(status), "data-validate-g1-1", True,
@@ -96,3 +96,16 @@ def test_a_validator_that_could_not_run_is_reported_as_such():
     ready = condition(status, "Ready")
     assert ready["reason"] == "ValidatorFailed"
     assert "BackoffLimitExceeded, exit code 2" in ready["message"] and "No such file" in ready["message"]
+
+
+def test_a_round_that_outlasts_the_interval_delays_the_next_and_its_result_still_counts():
+    first = plan(dataset(), "data-validate-g1-0", True, ValidationRun("data-validate-g1-0", True, passed()), NOW)
+    status = first.status_patch
+    # Round 1 still runs when round 2 is due: no pile-up.
+    assert not plan(dataset(status), "data-validate-g1-2", True, ValidationRun("data-validate-g1-0", True, passed()),
+                    NOW).create_job
+    # When round 1 ends during round 2, its result is recorded all the same.
+    late = plan(dataset(status), "data-validate-g1-2", False,
+                ValidationRun("data-validate-g1-1", True, passed("sha256:bbb")), NOW)
+    assert late.status_patch["digest"] == "sha256:bbb" and late.status_patch["lastValidationJob"] == "data-validate-g1-1"
+    assert late.create_job

@@ -52,7 +52,7 @@ def test_trial_job():
 
 
 def test_validation_job_runs_the_built_in_validator_by_default():
-    job = validation_job(DATASET, "data-validate-g1-0")
+    job = validation_job({**DATASET, "metadata": {**DATASET["metadata"], "generation": 1}}, "data-validate-g1-0", 0)
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["image"].startswith("ghcr.io/mlops-operator/runtime")
     assert container["command"] == ["python3", "-m", "mlops_operator.runtime.validate"]
@@ -61,7 +61,7 @@ def test_validation_job_runs_the_built_in_validator_by_default():
 
 
 def test_validation_job_with_a_custom_validator():
-    custom = {**DATASET, "spec": {**DATASET["spec"], "validation": {"validator": {"image": "python:3.12",
+    custom = {**DATASET, "metadata": {**DATASET["metadata"], "generation": 1}, "spec": {**DATASET["spec"], "validation": {"validator": {"image": "python:3.12",
                                                                                   "command": ["python", "check.py"]}}}}
-    container = validation_job(custom, "v")["spec"]["template"]["spec"]["containers"][0]
+    container = validation_job(custom, "v", 0)["spec"]["template"]["spec"]["containers"][0]
     assert (container["image"], container["command"]) == ("python:3.12", ["python", "check.py"])

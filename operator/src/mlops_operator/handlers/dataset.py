@@ -29,21 +29,27 @@ async def reconcile(namespace: str, name: str) -> None:
         return
     now = datetime.now(timezone.utc)
     round_ = decide.validation_round(_created(dataset), now, _interval(dataset))
-    job_name = validation_name(name, dataset["metadata"]["generation"], round_)
-    jobs = {j["metadata"]["name"]: j for j in await kube.list_labelled("Job", namespace, {keys.DATASET: name})}
-    current = jobs.get(job_name)
+    generation = dataset["metadata"]["generation"]
+    job_name = validation_name(name, generation, round_)
+    jobs = await kube.list_labelled("Job", namespace, {keys.DATASET: name})
+    this_generation = [j for j in jobs if j["metadata"]["labels"].get(keys.GENERATION) == str(generation)]
+    running = [j["metadata"]["name"] for j in this_generation if terminal_condition(j) is None]
+    done = sorted((j for j in this_generation if terminal_condition(j)), key=lambda j: int(j["metadata"]["labels"][keys.ROUND]))
     finished = None
-    if current is not None and (condition := terminal_condition(current)):
-        message, exit_code = latest_termination(await kube.list_labelled("Pod", namespace, {"job-name": job_name}))
-        finished = decide.ValidationRun(job_name, condition["type"] == "Complete", message,
+    if done:
+        latest = done[-1]["metadata"]["name"]
+        condition = terminal_condition(done[-1])
+        message, exit_code = latest_termination(await kube.list_labelled("Pod", namespace, {"job-name": latest}))
+        finished = decide.ValidationRun(latest, condition["type"] == "Complete", message,
                                         condition.get("reason", ""), exit_code)
+    busy = bool(running) or any(j["metadata"]["name"] == job_name for j in jobs)
 
-    plan = decide.plan(dataset, job_name, current is not None, finished, now)
+    plan = decide.plan(dataset, job_name, busy, finished, now)
 
     if plan.create_job:
-        await kube.create(validation_job(dataset, job_name))
-    recorded = (dataset.get("status") or {}).get("lastValidationJob")
-    for stale in stale_jobs(list(jobs), {job_name, recorded}):
+        await kube.create(validation_job(dataset, job_name, round_))
+    keep = {job_name, *running, (dataset.get("status") or {}).get("lastValidationJob"), finished and finished.job}
+    for stale in stale_jobs([j["metadata"]["name"] for j in jobs], keep):
         await kube.delete("Job", namespace, stale)
     if plan.status_patch:
         await kube.patch_status("Dataset", namespace, name, plan.status_patch)

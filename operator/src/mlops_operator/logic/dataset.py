@@ -61,15 +61,19 @@ def _document(message: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def plan(dataset: dict[str, Any], job_name: str, job_exists: bool, finished: ValidationRun | None,
+def plan(dataset: dict[str, Any], due_job: str, busy: bool, finished: ValidationRun | None,
          now: datetime) -> DatasetPlan:
+    """due_job: the round due now; busy: it exists, or another round of this generation still
+    runs (a validation longer than the interval delays the next round instead of piling up);
+    finished: the newest finished round of this generation, recorded unless it already is."""
     status = dataset.get("status") or {}
     generation = dataset["metadata"]["generation"]
     desired: dict[str, Any] = {"observedGeneration": generation}
     observations: list[Observation] = []
     events: list[Event] = []
-    recorded = status.get("lastValidationJob") == job_name
-    create_job = not job_exists and not recorded
+    recorded = finished is not None and status.get("lastValidationJob") == finished.job
+    create_job = not busy and status.get("lastValidationJob") != due_job
+    job_name = due_job
 
     if finished is None or recorded:
         # Until the current generation has a result, say so; a refresh round of a validated
@@ -80,7 +84,7 @@ def plan(dataset: dict[str, Any], job_name: str, job_exists: bool, finished: Val
                             Observation("Ready", "Unknown", "Validating", message)]
             desired["phase"] = "Validating"
     else:
-        desired["lastValidationJob"] = job_name
+        desired["lastValidationJob"] = finished.job
         desired["validatedGeneration"] = generation
         document = _document(finished.termination_message)
         if not finished.job_succeeded or "passed" not in document:

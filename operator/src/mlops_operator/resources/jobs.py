@@ -100,12 +100,13 @@ def trial_job(experiment: dict[str, Any], dataset: dict[str, Any], name: str, ru
                 policy.get("backoffLimit", 0), policy.get("activeDeadlineSeconds"))
 
 
-def validation_job(dataset: dict[str, Any], name: str) -> dict[str, Any]:
+def validation_job(dataset: dict[str, Any], name: str, round_: int) -> dict[str, Any]:
     """A validation round: the built-in validator (the runtime image), or the Dataset's own."""
     meta = dataset["metadata"]
     custom = ((dataset["spec"].get("validation") or {}).get("validator"))
     container = custom or {"image": RUNTIME_IMAGE, "command": VALIDATOR_COMMAND}
-    job_labels = {labels.MANAGED_BY: labels.OPERATOR, labels.DATASET: meta["name"]}
+    job_labels = {labels.MANAGED_BY: labels.OPERATOR, labels.DATASET: meta["name"],
+                  labels.GENERATION: str(meta["generation"]), labels.ROUND: str(round_)}
     return _job(name, meta["namespace"], dataset, job_labels, {},
                 _container(container, "validator", _dataset_env(dataset, None), container.get("args")),
                 VALIDATION_BACKOFF_LIMIT, VALIDATION_DEADLINE_SECONDS)
