@@ -125,24 +125,25 @@ class NodeAgent:
     async def referenced_objects(self, pod: dict[str, Any]) -> podspec.ReferencedObjects:
         namespace = pod["metadata"]["namespace"]
         config_map_names, secret_names = podspec.referenced_names(pod)
-        config_maps, secrets = {}, {}
-        for name in config_map_names:
-            try:
-                config_maps[name] = podspec.config_map_data((await self.client.get(ConfigMap, name, namespace=namespace)).to_dict())
-            except ApiError as error:
-                if error.status.code != 404:
-                    raise
-        for name in secret_names:
-            try:
-                secrets[name] = podspec.secret_data((await self.client.get(Secret, name, namespace=namespace)).to_dict())
-            except ApiError as error:
-                if error.status.code != 404:
-                    raise
+        config_maps = await self._existing(ConfigMap, namespace, config_map_names, podspec.config_map_data)
+        secrets = await self._existing(Secret, namespace, secret_names, podspec.secret_data)
         token = ""
         projection = podspec.needs_service_account_token(pod)
         if projection is not None:
             token = await self._token(pod, projection)
         return podspec.ReferencedObjects(config_maps, secrets, token)
+
+    async def _existing(self, resource, namespace: str, names: set[str], decode) -> dict[str, dict[str, bytes]]:
+        """The decoded data of those of the named objects that exist (a missing one is the pod's
+        problem, reported when a container needs it)."""
+        found = {}
+        for name in names:
+            try:
+                found[name] = decode((await self.client.get(resource, name, namespace=namespace)).to_dict())
+            except ApiError as error:
+                if error.status.code != 404:
+                    raise
+        return found
 
     async def _token(self, pod: dict[str, Any], projection: dict[str, Any]) -> str:
         meta = pod["metadata"]

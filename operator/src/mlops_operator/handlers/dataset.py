@@ -51,10 +51,7 @@ async def reconcile(namespace: str, name: str) -> None:
     keep = {job_name, *running, (dataset.get("status") or {}).get("lastValidationJob"), finished and finished.job}
     for stale in stale_jobs([j["metadata"]["name"] for j in jobs], keep):
         await kube.delete("Job", namespace, stale)
-    if plan.status_patch:
-        await kube.patch_status("Dataset", namespace, name, plan.status_patch)
-    for event in plan.events:
-        events.post(dataset, event)
+    await events.report(dataset, plan.status_patch, plan.events)
 
 
 datasets = Coalescer(reconcile)

@@ -67,10 +67,7 @@ async def reconcile(namespace: str, name: str) -> None:
         if await kube.create(job):
             params = ", ".join(f"{k}={v}" for k, v in sorted(plan.parameters[index].items()))
             events.post(experiment, Event("Normal", "TrialStarted", f"trial {trial}: {params}"))
-    if plan.status_patch:
-        await kube.patch_status("Experiment", namespace, name, plan.status_patch)
-    for event in plan.events:
-        events.post(experiment, event)
+    await events.report(experiment, plan.status_patch, plan.events)
 
 
 experiments = Coalescer(reconcile)
