@@ -276,3 +276,17 @@ def test_killing_the_operator_mid_sweep_loses_nothing_and_duplicates_nothing(crd
     assert final["trials"] == {"total": 6, "pending": 0, "running": 0, "succeeded": 6, "failed": 0}
     assert final["bestTrial"]["name"] == "slow-r1-t5" and final["bestTrial"]["objectiveValue"] == 7
     assert all("mlops.dev/result" in j["metadata"]["annotations"] for j in jobs)
+
+
+def test_killing_the_operator_during_validation_validates_once(crds, namespace, operator, tmp_path):
+    apply(crds, namespace, dataset_manifest(write_csv(tmp_path / "cancer.csv")))
+    crashed = operator.start()
+    wait_for(lambda: get_json(crds, namespace, "jobs", "-l", "mlops.dev/dataset=cancer")["items"], 60,
+             "the validation Job")
+    crashed.kill()
+    operator.start()
+    ready = wait_for(lambda: (s := status(crds, namespace, "dataset", "cancer")).get("phase") == "Ready" and s, 120,
+                     "the Dataset to be Ready after the restart")
+    jobs = get_json(crds, namespace, "jobs", "-l", "mlops.dev/dataset=cancer")["items"]
+    assert [j["metadata"]["name"] for j in jobs] == ["cancer-validate-g1-0"] == [ready["lastValidationJob"]]
+    assert [r for r, _ in events(crds, namespace, "cancer")].count("ValidationPassed") == 1

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mlops_operator.logic.dataset import ValidationRun, parse_duration, plan, seconds_until_next_round, validation_round
+from mlops_operator.logic.dataset import (ValidationRun, parse_duration, plan, rounds, seconds_until_next_round,
+                                         validation_round)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -109,3 +110,20 @@ def test_a_round_that_outlasts_the_interval_delays_the_next_and_its_result_still
                 ValidationRun("data-validate-g1-1", True, passed("sha256:bbb")), NOW)
     assert late.status_patch["digest"] == "sha256:bbb" and late.status_patch["lastValidationJob"] == "data-validate-g1-1"
     assert late.create_job
+
+
+def job(name, generation, round_, done):
+    status = {"conditions": [{"type": "Complete", "status": "True"}]} if done else {"active": 1}
+    return {"metadata": {"name": name, "labels": {"mlops.dev/generation": str(generation), "mlops.dev/round": str(round_)}},
+            "status": status}
+
+
+def test_rounds_keep_the_due_running_latest_and_recorded_jobs_only():
+    jobs = [job("g1-0", 1, 0, True), job("g2-3", 2, 3, True), job("g2-4", 2, 4, True), job("g2-10", 2, 10, True),
+            job("g2-11", 2, 11, False), job("g1-9", 1, 9, False)]
+    seen = rounds(jobs, 2, "g2-12", recorded="g2-4")
+    assert seen.busy  # round 11 still runs
+    assert seen.latest_finished["metadata"]["name"] == "g2-10"  # by round number, not by name
+    assert seen.stale == ["g1-0", "g1-9", "g2-3"]
+    idle = rounds([job("g2-10", 2, 10, True)], 2, "g2-12", recorded="g2-10")
+    assert not idle.busy and idle.stale == []

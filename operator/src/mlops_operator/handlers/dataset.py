@@ -8,7 +8,7 @@ import kopf
 from .. import labels as keys
 from ..api.common import GROUP, VERSION
 from ..logic import dataset as decide
-from ..logic.jobs import latest_termination, stale_jobs, terminal_condition
+from ..logic.jobs import latest_termination, terminal_condition
 from ..logic.names import validation_name
 from ..resources.jobs import validation_job
 from . import events, kube
@@ -32,24 +32,20 @@ async def reconcile(namespace: str, name: str) -> None:
     generation = dataset["metadata"]["generation"]
     job_name = validation_name(name, generation, round_)
     jobs = await kube.list_labelled("Job", namespace, {keys.DATASET: name})
-    this_generation = [j for j in jobs if j["metadata"]["labels"].get(keys.GENERATION) == str(generation)]
-    running = [j["metadata"]["name"] for j in this_generation if terminal_condition(j) is None]
-    done = sorted((j for j in this_generation if terminal_condition(j)), key=lambda j: int(j["metadata"]["labels"][keys.ROUND]))
+    seen = decide.rounds(jobs, generation, job_name, (dataset.get("status") or {}).get("lastValidationJob"))
     finished = None
-    if done:
-        latest = done[-1]["metadata"]["name"]
-        condition = terminal_condition(done[-1])
+    if seen.latest_finished:
+        latest = seen.latest_finished["metadata"]["name"]
+        condition = terminal_condition(seen.latest_finished)
         message, exit_code = latest_termination(await kube.list_labelled("Pod", namespace, {"job-name": latest}))
         finished = decide.ValidationRun(latest, condition["type"] == "Complete", message,
                                         condition.get("reason", ""), exit_code)
-    busy = bool(running) or any(j["metadata"]["name"] == job_name for j in jobs)
 
-    plan = decide.plan(dataset, job_name, busy, finished, now)
+    plan = decide.plan(dataset, job_name, seen.busy, finished, now)
 
     if plan.create_job:
         await kube.create(validation_job(dataset, job_name, round_))
-    keep = {job_name, *running, (dataset.get("status") or {}).get("lastValidationJob"), finished and finished.job}
-    for stale in stale_jobs([j["metadata"]["name"] for j in jobs], keep):
+    for stale in seen.stale:
         await kube.delete("Job", namespace, stale)
     await events.report(dataset, plan.status_patch, plan.events)
 

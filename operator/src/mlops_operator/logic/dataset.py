@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from .conditions import Observation, apply_observations, format_time, status_changes
+from .. import labels
 from .events import Event
+from .jobs import terminal_condition
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
@@ -44,6 +46,25 @@ class ValidationRun:
     termination_message: str | None
     job_reason: str = ""
     exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """The validation Jobs of a Dataset seen from the current generation."""
+
+    busy: bool  # the due round's Job exists, or a round of this generation still runs
+    latest_finished: dict[str, Any] | None  # the newest finished round of this generation
+    stale: list[str]  # Jobs to remove
+
+
+def rounds(jobs: list[dict[str, Any]], generation: int, due_job: str, recorded: str | None) -> Rounds:
+    mine = [j for j in jobs if j["metadata"]["labels"].get(labels.GENERATION) == str(generation)]
+    running = {j["metadata"]["name"] for j in mine if terminal_condition(j) is None}
+    finished = sorted((j for j in mine if terminal_condition(j)), key=lambda j: int(j["metadata"]["labels"][labels.ROUND]))
+    latest = finished[-1] if finished else None
+    names = [j["metadata"]["name"] for j in jobs]
+    keep = {due_job, recorded, *running, latest["metadata"]["name"] if latest else None}
+    return Rounds(bool(running) or due_job in names, latest, sorted(n for n in names if n not in keep))
 
 
 @dataclass

@@ -54,6 +54,3 @@ def trial_from_job(job: dict[str, Any]) -> Trial:
         occupying=occupying,
     )
 
-
-def stale_jobs(names: list[str], keep: set[str]) -> list[str]:
-    return sorted(n for n in names if n not in keep)
