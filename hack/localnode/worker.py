@@ -220,23 +220,26 @@ class PodWorker:
             self.changed.set()
             await self.stopping.wait()
             return None
-        try:
-            env = self._environment(container, runtime.bin_dir)
-            argv = podspec.container_argv(container, runtime.default_command, env)
-            argv[0] = runtime.executable(argv[0])
-            work = self.dir / "containers" / container["name"]
-            work.mkdir(parents=True, exist_ok=True)
-            termination_file = work / "termination-log"
-            termination_file.write_bytes(b"")
-            mounts = podspec.container_mounts(container, volume_dirs, str(termination_file))
-        except podspec.PodConfigError as error:
-            record.state, record.reason, record.message = WAITING, error.reason, error.message
-            self.changed.set()
-            if error.reason == "VolumeNotSupportedLocally":
-                self._fail_pod(error.reason, error.message)
-                return None
-            await asyncio.sleep(self.agent.config_retry_seconds)
-            return await self._run_once(container, record, volume_dirs, probes)
+        while True:
+            try:
+                env = self._environment(container, runtime.bin_dir)
+                argv = podspec.container_argv(container, runtime.default_command, env)
+                argv[0] = runtime.executable(argv[0])
+                work = self.dir / "containers" / container["name"]
+                work.mkdir(parents=True, exist_ok=True)
+                termination_file = work / "termination-log"
+                termination_file.write_bytes(b"")
+                mounts = podspec.container_mounts(container, volume_dirs, str(termination_file))
+                break
+            except podspec.PodConfigError as error:
+                record.state, record.reason, record.message = WAITING, error.reason, error.message
+                self.changed.set()
+                if error.reason == "VolumeNotSupportedLocally":
+                    self._fail_pod(error.reason, error.message)
+                    return None
+                # Like the kubelet: a missing ConfigMap or Secret key may appear; try again.
+                await asyncio.sleep(self.agent.config_retry_seconds)
+                self.objects = await self.agent.referenced_objects(self.pod)
         plan = work / "plan.json"
         plan.write_text(json.dumps({
             "mounts": [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in mounts],

@@ -321,3 +321,25 @@ spec:
     last = container_status(restarted)["lastState"]["terminated"]
     assert last["exitCode"] == 137 or last["exitCode"] == 143
     assert cluster.kubectl("logs", "unhealthy", namespace=namespace).stdout.startswith("up")
+
+
+def test_a_missing_config_map_holds_the_container_until_it_exists(cluster, namespace):
+    apply(cluster, namespace, """
+apiVersion: v1
+kind: Pod
+metadata: {name: patient}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: python:3.11
+    command: [python, -c, 'import os; open("/dev/termination-log", "w").write(os.environ["MODE"])']
+    env: [{name: MODE, valueFrom: {configMapKeyRef: {name: late, key: mode}}}]
+""")
+    waiting = wait_for(lambda: container_status(p := pod(cluster, namespace, "patient")).get("state", {}).get("waiting", {})
+                       .get("reason") == "CreateContainerConfigError" and p, 30, "the config error")
+    assert container_status(waiting)["state"]["waiting"]["message"] == "ConfigMap 'late' not found"
+    apply(cluster, namespace, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {mode: ready}\n")
+    done = wait_for(lambda: (p := pod(cluster, namespace, "patient"))["status"].get("phase") == "Succeeded" and p, 30,
+                    "the pod to run once the ConfigMap exists")
+    assert container_status(done)["state"]["terminated"]["message"] == "ready"
