@@ -24,6 +24,3 @@ class AddressPool:
         address = self._by_pod.pop(pod_uid, None)
         if address:
             self._released.append(address)
-
-    def in_use(self) -> dict[str, str]:
-        return dict(self._by_pod)

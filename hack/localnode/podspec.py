@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 SUPPORTED_VOLUMES = ("emptyDir", "configMap", "secret", "hostPath", "projected", "downwardAPI")
 
@@ -32,7 +31,6 @@ class ReferencedObjects:
     config_maps: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
     secrets: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
     service_account_token: str = ""
-    root_ca: bytes = b""
 
 
 def config_map_data(config_map: dict[str, Any]) -> dict[str, bytes]:

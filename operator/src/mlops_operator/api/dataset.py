@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from .common import ApiModel, Container, Duration, Name, StatusBase, cel, rules
+from .common import ApiModel, Container, Duration, StatusBase, cel, rules
 
 SUPPORTED_SCHEMES = ("file", "https", "s3", "gs", "lakefs")
 FORMATS = ("csv", "parquet", "jsonl")

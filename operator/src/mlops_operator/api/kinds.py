@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from .common import GROUP, VERSION
+from .common import GROUP
 from .dataset import DatasetSpec, DatasetStatus
 from .deployment import DeploymentSpec, DeploymentStatus
 from .experiment import ExperimentSpec, ExperimentStatus
@@ -50,10 +50,6 @@ class Kind:
     @property
     def crd_name(self) -> str:
         return f"{self.plural}.{GROUP}"
-
-    @property
-    def api_version(self) -> str:
-        return f"{GROUP}/{VERSION}"
 
 
 DATASET = Kind(
