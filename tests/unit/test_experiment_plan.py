@@ -173,3 +173,11 @@ def test_trial_summaries_stay_bounded_for_large_sweeps():
     assert {s["index"] for s in succeeded} == set(range(390, 400))
     assert {s["index"] for s in summaries if s["phase"] == "Failed"} == set(range(690, 700))
     assert [s["index"] for s in summaries] == sorted(s["index"] for s in summaries)
+
+
+def test_dataset_view_of_a_dataset_object():
+    assert DatasetView.of("data", None) == DatasetView("data", False)
+    ready = {"status": {"digest": "sha256:a", "conditions": [{"type": "Ready", "status": "True", "message": "ok"}]}}
+    assert DatasetView.of("data", ready).usable
+    validating = {"status": {"conditions": [{"type": "Ready", "status": "Unknown", "message": "running"}]}}
+    assert DatasetView.of("data", validating) == DatasetView("data", True, False, "running", None)

@@ -19,14 +19,6 @@ from .coalesce import Coalescer
 DRIFT_SECONDS = 60
 
 
-def dataset_view(name: str, dataset: dict[str, Any] | None) -> decide.DatasetView:
-    if dataset is None:
-        return decide.DatasetView(name, found=False)
-    status = dataset.get("status") or {}
-    ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
-    return decide.DatasetView(name, True, ready.get("status") == "True", ready.get("message", ""), status.get("digest"))
-
-
 async def _record_outcome(experiment: dict[str, Any], job: dict[str, Any]) -> None:
     """Judges a finished trial once, stores the outcome on its Job and posts one Event."""
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
@@ -56,7 +48,7 @@ async def reconcile(namespace: str, name: str) -> None:
         if terminal_condition(job) and keys.RESULT_ANNOTATION not in (job["metadata"].get("annotations") or {}):
             await _record_outcome(experiment, job)
 
-    plan = decide.plan(experiment, dataset_view(dataset_name, dataset), [trial_from_job(j) for j in jobs],
+    plan = decide.plan(experiment, decide.DatasetView.of(dataset_name, dataset), [trial_from_job(j) for j in jobs],
                        datetime.now(timezone.utc))
 
     for job_name in plan.delete:

@@ -36,6 +36,14 @@ class DatasetView:
     def usable(self) -> bool:
         return self.found and self.ready and bool(self.digest)
 
+    @classmethod
+    def of(cls, name: str, dataset: dict[str, Any] | None) -> "DatasetView":
+        if dataset is None:
+            return cls(name, found=False)
+        status = dataset.get("status") or {}
+        ready = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+        return cls(name, True, ready.get("status") == "True", ready.get("message", ""), status.get("digest"))
+
 
 @dataclass
 class ExperimentPlan:
