@@ -43,6 +43,11 @@ def job_condition(cluster, namespace, name, kind):
     return any(c["type"] == kind and c["status"] == "True" for c in job.get("status", {}).get("conditions", []))
 
 
+def pod_in_phase(cluster, namespace, name, *phases: str, timeout: float = 30) -> dict:
+    return wait_for(lambda: (p := pod(cluster, namespace, name))["status"].get("phase") in phases and p, timeout,
+                    f"pod {name} in phase {' or '.join(phases)}")
+
+
 def running_pod(cluster, namespace, name) -> dict:
     return wait_for(lambda: (p := pod(cluster, namespace, name)) and "running" in container_status(p).get("state", {})
                     and p, 60, f"pod {name} running")
@@ -259,8 +264,7 @@ spec:
     - {name: config, mountPath: /etc/app, readOnly: true}
     - {name: secret, mountPath: /etc/secret, readOnly: true}
 """)
-    done = wait_for(lambda: (p := pod(cluster, namespace, "configured"))["status"].get("phase") in ("Succeeded", "Failed")
-                    and p, 60, "the pod to finish")
+    done = pod_in_phase(cluster, namespace, "configured", "Succeeded", "Failed", timeout=60)
     assert done["status"]["phase"] == "Succeeded", done["status"]
     report = json.loads(container_status(done)["state"]["terminated"]["message"])
     assert report["env"] == {"MODE": "fast", "CFG_threshold": "0.8", "TOKEN": "s3cr3t", "POD_NAME": "configured",
@@ -281,8 +285,7 @@ spec:
   volumes: [{name: data, nfs: {server: nfs.example.org, path: /exports}}]
   containers: [{name: main, image: python:3.11, command: [python, -c, 'pass'], volumeMounts: [{name: data, mountPath: /data}]}]
 """)
-    failed = wait_for(lambda: (p := pod(cluster, namespace, "claims"))["status"].get("phase") == "Failed" and p, 30,
-                      "the pod to fail")
+    failed = pod_in_phase(cluster, namespace, "claims", "Failed")
     assert failed["status"]["reason"] == "VolumeNotSupportedLocally"
     assert "volume 'data' is of kind nfs" in failed["status"]["message"]
 
@@ -297,8 +300,7 @@ spec:
   activeDeadlineSeconds: 2
   containers: [{name: main, image: python:3.11, command: [python, -c, 'import time; time.sleep(600)']}]
 """)
-    failed = wait_for(lambda: (p := pod(cluster, namespace, "slow"))["status"].get("phase") == "Failed" and p, 30,
-                      "the deadline")
+    failed = pod_in_phase(cluster, namespace, "slow", "Failed")
     assert failed["status"]["reason"] == "DeadlineExceeded"
     assert container_status(failed)["state"]["terminated"]["reason"] == "DeadlineExceeded"
 
@@ -340,6 +342,5 @@ spec:
                        .get("reason") == "CreateContainerConfigError" and p, 30, "the config error")
     assert container_status(waiting)["state"]["waiting"]["message"] == "ConfigMap 'late' not found"
     apply(cluster, namespace, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {mode: ready}\n")
-    done = wait_for(lambda: (p := pod(cluster, namespace, "patient"))["status"].get("phase") == "Succeeded" and p, 30,
-                    "the pod to run once the ConfigMap exists")
+    done = pod_in_phase(cluster, namespace, "patient", "Succeeded")
     assert container_status(done)["state"]["terminated"]["message"] == "ready"
