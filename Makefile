@@ -10,7 +10,7 @@ unit:  ## Pure logic only, no cluster
 	hack/test.sh tests/unit
 
 cluster-up:  ## A local cluster for the shell; then: eval "$$(python3 hack/localcluster.py env)"
-	bash -c 'source hack/python-env.sh && python hack/localcluster.py up'
+	bash -c 'source hack/system-deps.sh && source hack/python-env.sh && python hack/localcluster.py up'
 
 cluster-down:
 	bash -c 'source hack/python-env.sh && python hack/localcluster.py down'

@@ -5,6 +5,7 @@
 # you can look around with kubectl; either way it stops everything it started when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/system-deps.sh
 source hack/python-env.sh
 namespace=mlops-demo
 state_dir="$MLOPS_CACHE_DIR/demo-cluster"

@@ -4,6 +4,7 @@
 # local cluster and stops it at the end; USE_EXISTING_CLUSTER=true uses KUBECONFIG's instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source hack/system-deps.sh
 source hack/python-env.sh
 hack/build-control-plane.sh >/dev/null
 exec python -m pytest tests "$@"
