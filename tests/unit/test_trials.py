@@ -68,3 +68,13 @@ def test_best_trial(goal, trials, best):
 def test_no_best_trial_without_a_succeeded_one():
     assert best_trial([trial(0, None, FAILED)], "maximize") is None
     assert best_trial([], "minimize") is None
+
+
+def test_trial_events_say_what_happened():
+    from mlops_operator.logic.trials import finished_event, started_event
+
+    assert started_event("exp-r1-t0", {"n": 50.0, "c": "gini"}).message == "trial exp-r1-t0: c=gini, n=50"
+    ok = finished_event("exp-r1-t0", Outcome(SUCCEEDED, "Succeeded", "auc=0.9"))
+    assert (ok.type, ok.reason, ok.message) == ("Normal", "TrialSucceeded", "trial exp-r1-t0: auc=0.9")
+    bad = finished_event("exp-r1-t1", Outcome(FAILED, "MetricsMissing", "no metrics"))
+    assert (bad.type, bad.reason, bad.message) == ("Warning", "TrialFailed", "trial exp-r1-t1: MetricsMissing: no metrics")

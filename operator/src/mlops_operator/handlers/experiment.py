@@ -8,10 +8,9 @@ import kopf
 from .. import labels as keys
 from ..api.common import GROUP, VERSION
 from ..logic import experiment as decide
-from ..logic.events import Event
 from ..logic.jobs import latest_termination, pinned_digest, terminal_condition, trial_from_job
 from ..logic.names import trial_name
-from ..logic.trials import SUCCEEDED, judge
+from ..logic.trials import finished_event, judge, started_event
 from ..resources.jobs import trial_job
 from . import events, kube
 from .coalesce import Coalescer
@@ -31,10 +30,7 @@ async def _record_outcome(experiment: dict[str, Any], job: dict[str, Any]) -> No
     )
     await kube.annotate("Job", namespace, name, {keys.RESULT_ANNOTATION: outcome.to_json()})
     job["metadata"].setdefault("annotations", {})[keys.RESULT_ANNOTATION] = outcome.to_json()
-    if outcome.phase == SUCCEEDED:
-        events.post(experiment, Event("Normal", "TrialSucceeded", f"trial {name}: {outcome.message}"))
-    else:
-        events.post(experiment, Event("Warning", "TrialFailed", f"trial {name}: {outcome.reason}: {outcome.message}"))
+    events.post(experiment, finished_event(name, outcome))
 
 
 async def reconcile(namespace: str, name: str) -> None:
@@ -57,8 +53,7 @@ async def reconcile(namespace: str, name: str) -> None:
         trial = trial_name(name, plan.run, index)
         job = trial_job(experiment, dataset, trial, plan.run, index, plan.parameters[index], plan.digest)
         if await kube.create(job):
-            params = ", ".join(f"{k}={v}" for k, v in sorted(plan.parameters[index].items()))
-            events.post(experiment, Event("Normal", "TrialStarted", f"trial {trial}: {params}"))
+            events.post(experiment, started_event(trial, plan.parameters[index]))
     await events.report(experiment, plan.status_patch, plan.events)
 
 

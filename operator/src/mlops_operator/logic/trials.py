@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .events import Event
+from .sweep import format_value
+
 SUCCEEDED, FAILED = "Succeeded", "Failed"
 MESSAGE_LIMIT = 512
 
@@ -83,6 +86,17 @@ def judge(*, job_succeeded: bool, job_reason: str, job_message: str, exit_code: 
         return Outcome(FAILED, "ObjectiveNotFinite", f"{objective_metric} is not a finite number",
                        metrics, None, artifact_uri)
     return Outcome(SUCCEEDED, "Succeeded", f"{objective_metric}={value:.6g}", metrics, value, artifact_uri)
+
+
+def started_event(trial: str, parameters: dict[str, Any]) -> Event:
+    listed = ", ".join(f"{name}={format_value(value)}" for name, value in sorted(parameters.items()))
+    return Event("Normal", "TrialStarted", f"trial {trial}: {listed}")
+
+
+def finished_event(trial: str, outcome: Outcome) -> Event:
+    if outcome.phase == SUCCEEDED:
+        return Event("Normal", "TrialSucceeded", f"trial {trial}: {outcome.message}")
+    return Event("Warning", "TrialFailed", f"trial {trial}: {outcome.reason}: {outcome.message}")
 
 
 def best_trial(trials: Sequence[Trial], goal: str) -> Trial | None:
