@@ -50,13 +50,14 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
             bound = "minimum" if key == "exclusiveMinimum" else "maximum"
             out[bound] = value
             out[key] = True
-        elif key == "format" and value == "date-time":
-            out[key] = value
+        elif key == "description":
+            out[key] = " ".join(value.split())  # multi-line docstrings read as one paragraph
         else:
             out[key] = value
     if node.get("type") == "object" and isinstance(node.get("additionalProperties"), dict):
         out["additionalProperties"] = _resolve(node["additionalProperties"], defs)
-    if node.get("x-kubernetes-preserve-unknown-fields") or node.get("x-kubernetes-int-or-string"):
+    if node.get("x-kubernetes-int-or-string") or (
+            node.get("x-kubernetes-preserve-unknown-fields") and out.get("type") != "object"):
         out.pop("type", None)
     if "enum" in out and "type" not in out:
         out["type"] = "string"
@@ -71,7 +72,9 @@ def openapi_schema(model: type) -> dict[str, Any]:
 
 def crd_for(kind: Kind) -> dict[str, Any]:
     spec_schema = openapi_schema(kind.spec)
-    status_schema = openapi_schema(kind.status)
+    # A new object reads observedGeneration 0 until the operator has seen it, so kstatus (Flux,
+    # kpt, Argo CD) says InProgress instead of taking a status-less object as Current.
+    status_schema = {**openapi_schema(kind.status), "default": {"observedGeneration": 0}}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from .vocabulary import DeploymentPhase
 from .common import ApiModel, Duration, Name, ResourceRequirements, StatusBase, cel, rules
 from .experiment import STAGES
 
@@ -142,6 +143,9 @@ class CanaryStatus(ApiModel):
 
 class DeploymentStatus(StatusBase):
     """What is served and how the rollout goes."""
+
+    phase: DeploymentPhase | None = None
+    """A one-word summary for printer columns; read conditions for decisions."""
 
     stable_model: str | None = None
     """Model serving all traffic outside a rollout."""

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from .vocabulary import ModelPhase
 from .common import ApiModel, Container, DnsLabel, FreeForm, Name, StatusBase, cel, rules
 from .experiment import STAGES
 
@@ -144,6 +145,9 @@ class ValidationResult(ApiModel):
 
 class ModelStatus(StatusBase):
     """What the gate decided."""
+
+    phase: ModelPhase | None = None
+    """A one-word summary for printer columns; read conditions for decisions."""
 
     stage: Literal[STAGES] | None = None
     """Stage granted."""

@@ -1,0 +1,142 @@
+"""The one vocabulary of status: condition types, phases and reasons, each with its meaning.
+
+Logic writes these, docs/api.md lists them (generated), and metric labels and Argo CD health
+checks will read them. A value is a plain string on the wire (StrEnum); `description` says what it
+means to a user reading `kubectl describe`.
+"""
+
+from enum import StrEnum
+
+
+class Term(StrEnum):
+    """A word of the vocabulary: its wire value and what it means."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> "Term":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+
+class ConditionType(Term):
+    """Condition types (metav1.Condition `type`). Ready, Reconciling and Stalled follow kstatus:
+    Reconciling=True while work is under way, Stalled=True (with Ready=False) on a terminal failure;
+    both are left out of status while False."""
+
+    READY = "Ready", "The object is done and usable (True), not yet or not any more (False, Unknown)."
+    RECONCILING = "Reconciling", "The operator is working towards the spec; absent when it is not."
+    STALLED = "Stalled", "A terminal failure that needs a change from a user; absent when there is none."
+    VALIDATED = "Validated", "Dataset: the data passed validation (True) or failed it (False)."
+    SUCCEEDED = "Succeeded", "Experiment: the current run found a best trial (True) or every trial failed (False)."
+
+
+class CommonReason(Term):
+    """Reasons every kind may show."""
+
+    RECONCILE_ERROR = "ReconcileError", "An unexpected error; the operator retries with back-off and says what failed."
+    CHILD_REFUSED = "ChildRefused", (
+        "The API server refused a child object the operator built from the spec; the message has its words."
+    )
+    CHILD_CONFLICT = "ChildConflict", "A child's name is taken by an object another owner controls; retrying."
+    INVALID_SPEC = "InvalidSpec", "The stored spec does not parse as this API version; the message names the field."
+
+
+class DatasetPhase(Term):
+    VALIDATING = "Validating", "A validation Job for the current generation is running or about to start."
+    READY = "Ready", "The current generation's data passed validation; status.digest identifies it."
+    INVALID = "Invalid", "The data was read but fails the schema or the rules."
+    ERROR = "Error", "The validator could not read or judge the data."
+
+
+class DatasetReason(Term):
+    VALIDATING = "Validating", "A validation round is running."
+    VALIDATION_PASSED = "ValidationPassed", "Every schema check and rule passed."
+    VALIDATION_FAILED = "ValidationFailed", "Some checks failed; the message names them with their numbers."
+    VALIDATOR_FAILED = "ValidatorFailed", (
+        "The validator exited with an error or reported a result the operator cannot use; the message says why."
+    )
+    POD_NOT_STARTING = "PodNotStarting", (
+        "The validation pod cannot start (image, scheduling, admission, quota); the message has Kubernetes' reason."
+    )
+
+
+class DatasetEvent(Term):
+    """Events a Dataset posts besides its condition reasons."""
+
+    NEW_DATA = "NewData", "A validation found a new content digest."
+
+
+class ExperimentPhase(Term):
+    WAITING = "Waiting", "No trial can start: the Dataset is missing, not Ready or changed; the Ready message says which."
+    RUNNING = "Running", "Trials of the current run are running or about to start."
+    SUCCEEDED = "Succeeded", "Every trial of the current run finished and at least one succeeded."
+    FAILED = "Failed", "Every trial of the current run finished and all of them failed."
+
+
+class ExperimentReason(Term):
+    WAITING_FOR_DATASET = "WaitingForDataset", (
+        "The Dataset is missing, not Ready, or its status describes an older generation."
+    )
+    DATASET_CHANGED = "DatasetChanged", (
+        "The Dataset's data changed while a run was unfinished; restore it, or start a new run."
+    )
+    TRIALS_RUNNING = "TrialsRunning", "The current run is under way."
+    TRIALS_NOT_STARTING = "TrialsNotStarting", (
+        "Some trial pods cannot start (image, scheduling, admission, quota); the message has Kubernetes' reason."
+    )
+    BEST_TRIAL_FOUND = "BestTrialFound", "The run finished; status.bestTrial is its best trial."
+    ALL_TRIALS_FAILED = "AllTrialsFailed", "The run finished and every trial failed."
+
+
+class ExperimentEvent(Term):
+    """Events an Experiment posts besides its condition reasons."""
+
+    RUN_STARTED = "RunStarted", "A run started: the first one, after an edit, or on new data."
+    RUN_COMPLETED = "RunCompleted", "Every trial of a run finished."
+    TRIAL_STARTED = "TrialStarted", "A trial's Job was created."
+    TRIAL_SUCCEEDED = "TrialSucceeded", "A trial finished and reported its objective."
+    TRIAL_FAILED = "TrialFailed", "A trial failed; the message has the reason."
+    TRIAL_NOT_STARTING = "TrialNotStarting", "A trial's pod cannot start; the message has Kubernetes' reason."
+
+
+class RunPhase(Term):
+    RUNNING = "Running", "The run is under way."
+    SUCCEEDED = "Succeeded", "Every trial finished and at least one succeeded."
+    FAILED = "Failed", "Every trial finished and all of them failed."
+    SUPERSEDED = "Superseded", "A newer run started before this one finished (a spec edit or new data)."
+
+
+class TrialPhase(Term):
+    PENDING = "Pending", "Its Job exists but no pod runs yet."
+    RUNNING = "Running", "Its pod runs."
+    SUCCEEDED = "Succeeded", "It finished and reported a finite objective."
+    FAILED = "Failed", "It failed; reason and message say why."
+
+
+class TrialReason(Term):
+    SUCCEEDED = "Succeeded", "The trial reported a finite objective."
+    METRICS_MISSING = "MetricsMissing", "The trainer exited 0 without reporting metrics."
+    OBJECTIVE_MISSING = "ObjectiveMissing", "The trainer reported metrics but not the objective metric."
+    OBJECTIVE_NOT_FINITE = "ObjectiveNotFinite", "The objective was NaN, infinite or not a number."
+    DATASET_CHANGED = "DatasetChanged", "The trainer read data with another digest than the run pinned."
+    MALFORMED_RESULT = "MalformedResult", "The termination message is not a result document; the message says what is wrong."
+    OOM_KILLED = "OOMKilled", "The trainer was killed for exceeding its memory limit."
+    BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded", "The trainer failed more often than trialPolicy.backoffLimit allows."
+    DEADLINE_EXCEEDED = "DeadlineExceeded", "The trial ran longer than trialPolicy.activeDeadlineSeconds."
+    JOB_FAILED = "JobFailed", "The trial's Job failed for another reason; the message has Kubernetes' words."
+
+
+class SeenReason(Term):
+    """Kinds whose controllers are still to come (Model, Deployment)."""
+
+    RECONCILING = "Reconciling", "The operator has seen the object; its behaviour arrives with a later release."
+
+
+class ModelPhase(Term):
+    PENDING = "Pending", "Seen by the operator; evaluation and promotion arrive with a later release."
+
+
+class DeploymentPhase(Term):
+    PENDING = "Pending", "Seen by the operator; serving arrives with a later release."
