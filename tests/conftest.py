@@ -17,6 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "hack"))
+sys.path.insert(0, str(REPO / "tests"))  # support.py
+sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and kstatus
 
 import localcluster  # noqa: E402
 from support import wait_for  # noqa: E402

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mlops_operator.runtime import ResultTooLarge, report
+from mlops_operator.api.dataset import Splits
 from mlops_operator.runtime.data import content_digest, source_files, split_frame
 from mlops_operator.runtime.validate import check, result_fields
 
@@ -73,8 +74,8 @@ def test_digest_is_the_content_not_the_name(tmp_path):
 
 def test_splits_are_deterministic_and_disjoint():
     frame = pd.DataFrame({"i": range(100)})
-    first = split_frame(frame, {"train": 0.7, "test": 0.2, "validation": 0.1, "seed": 3})
-    again = split_frame(frame, {"train": 0.7, "test": 0.2, "validation": 0.1, "seed": 3})
+    first = split_frame(frame, Splits(train=0.7, test=0.2, validation=0.1, seed=3).resolved())
+    again = split_frame(frame, Splits(train=0.7, test=0.2, validation=0.1, seed=3).resolved())
     assert all(first[k].equals(again[k]) for k in first)
     assert [len(first[k]) for k in ("train", "test", "validation")] == [70, 20, 10]
     assert set(first["train"]["i"]).isdisjoint(first["test"]["i"])

@@ -5,7 +5,7 @@ import sys
 
 import kopf
 
-from . import main as _registers_handlers  # noqa: F401
+from .handlers.operator import SETTINGS
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -14,6 +14,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     scope.add_argument("-n", "--namespace", action="append", help="watch this namespace (repeatable; globs allowed)")
     parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL")
+    parser.add_argument("--workers", type=int, default=SETTINGS.workers,
+                        help=f"concurrent reconciles per kind (default {SETTINGS.workers})")
+    parser.add_argument("--refresh-scale", type=float, default=SETTINGS.refresh_scale,
+                        help="multiply Dataset refresh intervals by this (tests; the API allows no interval under 1m)")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--debug", action="store_true")
     return parser.parse_args(argv)
@@ -21,6 +25,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
+    from . import main as _registers_handlers  # noqa: F401
+
     kopf.configure(verbose=args.verbose, debug=args.debug)
     kopf.run(
         standalone=True,

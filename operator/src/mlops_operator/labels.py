@@ -1,14 +1,16 @@
-"""Label and annotation keys the operator puts on its children."""
+"""Label and annotation keys the operator puts on its children (and their pods)."""
 
 from .api.common import GROUP
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OPERATOR = "mlops-operator"
-EXPERIMENT = f"{GROUP}/experiment"
+MANAGED_SELECTOR = f"{MANAGED_BY}={OPERATOR}"
+OWNER_UID = f"{GROUP}/owner-uid"  # children are selected by their owner's UID, never by its name
+EXPERIMENT = f"{GROUP}/experiment"  # the owner's name as a label value (logic.names.label_value), for people
+DATASET = f"{GROUP}/dataset"
 RUN = f"{GROUP}/run"
 TRIAL = f"{GROUP}/trial"
-DATASET = f"{GROUP}/dataset"
 GENERATION = f"{GROUP}/generation"
 ROUND = f"{GROUP}/round"
 PARAMETERS_ANNOTATION = f"{GROUP}/parameters"
-RESULT_ANNOTATION = f"{GROUP}/result"
+JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"  # set by the Job controller on a Job's pods

@@ -1,1 +1,2 @@
-"""Thin kopf handlers: read, call logic/ and resources/, apply, patch."""
+"""kopf wiring and the reconciles: each reconcile gathers (all reads), calls its kind's pure plan,
+and applies it (writes only)."""

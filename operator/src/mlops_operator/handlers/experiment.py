@@ -1,95 +1,42 @@
-"""Experiment: read the Experiment, its Dataset and trial Jobs -> plan -> apply."""
+"""Experiment: gather (the Experiment, its Dataset, its trial Jobs and the pods that matter) ->
+logic.experiment.plan -> apply."""
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
 
-import kopf
+from pydantic import ValidationError
 
-from .. import labels as keys
-from ..api.common import GROUP, VERSION
-from ..logic import experiment as decide
-from ..logic.jobs import latest_termination, pinned_digest, terminal_condition, trial_from_job
-from ..logic.names import trial_name
-from ..logic.trials import finished_event, judge, started_event
-from ..resources.jobs import trial_job
-from . import events, kube
-from .coalesce import Coalescer
+from ..api.experiment import ExperimentSpec
+from ..kube.client import Kube
+from ..kube.resources import MLOPS_API_VERSION
+from ..logic.experiment.dataset import DatasetView
+from ..logic.experiment.plan import ExperimentWorld, plan
+from ..logic.experiment.runs import RunState
+from ..logic.experiment.trials import unrecorded_finished
+from ..resources.meta import Meta
+from .reads import creation_events, owned_jobs, pods_of, pods_of_jobs
+from .runner import Controller, InvalidSpec, Key, Observed
 
-DRIFT_SECONDS = 60
-
-
-async def _record_outcome(experiment: dict[str, Any], job: dict[str, Any]) -> None:
-    """Judges a finished trial once, stores the outcome on its Job and posts one Event."""
-    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
-    condition = terminal_condition(job)
-    message, exit_code = latest_termination(await kube.list_labelled("Pod", namespace, {"job-name": name}))
-    outcome = judge(
-        job_succeeded=condition["type"] == "Complete", job_reason=condition.get("reason", ""),
-        job_message=condition.get("message", ""), exit_code=exit_code, termination_message=message,
-        objective_metric=experiment["spec"]["objective"]["metric"], pinned_digest=pinned_digest(job),
-    )
-    await kube.annotate("Job", namespace, name, {keys.RESULT_ANNOTATION: outcome.to_json()})
-    job["metadata"].setdefault("annotations", {})[keys.RESULT_ANNOTATION] = outcome.to_json()
-    events.post(experiment, finished_event(name, outcome))
+KIND = "Experiment"
 
 
-async def reconcile(namespace: str, name: str) -> None:
-    experiment = await kube.get("Experiment", namespace, name)
-    if experiment is None or experiment["metadata"].get("deletionTimestamp"):
-        return
-    dataset_name = experiment["spec"]["datasetRef"]["name"]
-    dataset = await kube.get("Dataset", namespace, dataset_name)
-    jobs = await kube.list_labelled("Job", namespace, {keys.EXPERIMENT: name})
-    for job in jobs:
-        if terminal_condition(job) and keys.RESULT_ANNOTATION not in (job["metadata"].get("annotations") or {}):
-            await _record_outcome(experiment, job)
-
-    plan = decide.plan(experiment, decide.DatasetView.of(dataset_name, dataset), [trial_from_job(j) for j in jobs],
-                       datetime.now(timezone.utc))
-
-    for job_name in plan.delete:
-        await kube.delete("Job", namespace, job_name)
-    for index in plan.create:
-        trial = trial_name(name, plan.run, index)
-        job = trial_job(experiment, dataset, trial, plan.run, index, plan.parameters[index], plan.digest)
-        if await kube.create(job):
-            events.post(experiment, started_event(trial, plan.parameters[index]))
-    await events.report(experiment, plan.status_patch, plan.events)
+async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
+    body = await kube.get(MLOPS_API_VERSION, KIND, *key)
+    if body is None:
+        return None
+    meta, status = Meta.of(body), body.get("status") or {}
+    try:
+        spec = ExperimentSpec.model_validate(body["spec"])
+    except ValidationError as error:
+        raise InvalidSpec(error) from None
+    dataset = await kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, spec.dataset_ref.name)
+    jobs = await owned_jobs(kube, meta)
+    # Live pods say why a trial cannot start; a newly finished trial's pods hold its result.
+    pods = await pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else {}
+    state = RunState.of(status)
+    pods.update(await pods_of_jobs(kube, meta.namespace, unrecorded_finished(jobs, state.number, set(state.results))))
+    events = await creation_events(kube, meta.namespace, jobs, pods, now)
+    world = ExperimentWorld(meta, spec, status, DatasetView.of(spec.dataset_ref.name, dataset), jobs, now, pods, events)
+    return Observed(meta, status, world)
 
 
-experiments = Coalescer(reconcile)
-
-
-@kopf.on.create(GROUP, VERSION, "experiments")
-@kopf.on.update(GROUP, VERSION, "experiments")
-@kopf.on.resume(GROUP, VERSION, "experiments")
-async def experiment_changed(namespace: str, name: str, **_: Any) -> None:
-    await experiments.request(namespace, name)
-
-
-@kopf.timer(GROUP, VERSION, "experiments", interval=DRIFT_SECONDS, idle=DRIFT_SECONDS,
-            when=lambda status, **_: status.get("phase") not in ("Succeeded", "Failed"))
-async def experiment_drift(namespace: str, name: str, **_: Any) -> None:
-    """A safety net for a missed watch event while a sweep is under way."""
-    await experiments.request(namespace, name)
-
-
-def _trial_job_settled(event: dict[str, Any], body: dict[str, Any], **_: Any) -> bool:
-    # Only a finished or deleted Job frees a slot or carries a result; other updates change nothing.
-    return event.get("type") == "DELETED" or terminal_condition(body) is not None
-
-
-@kopf.on.event("batch", "v1", "jobs", labels={keys.EXPERIMENT: kopf.PRESENT}, when=_trial_job_settled)
-async def trial_job_settled(namespace: str, labels: dict[str, str], **_: Any) -> None:
-    await experiments.request(namespace, labels[keys.EXPERIMENT])
-
-
-@kopf.index(GROUP, VERSION, "experiments")
-def experiments_by_dataset(namespace: str, name: str, spec: dict[str, Any], **_: Any) -> dict[tuple[str, str], str]:
-    return {(namespace, spec["datasetRef"]["name"]): name}
-
-
-@kopf.on.event(GROUP, VERSION, "datasets")
-async def dataset_changed(namespace: str, name: str, experiments_by_dataset: kopf.Index, **_: Any) -> None:
-    for experiment in experiments_by_dataset.get((namespace, name), []):
-        await experiments.request(namespace, experiment)
+CONTROLLER = Controller(KIND, MLOPS_API_VERSION, gather, plan)

@@ -1,20 +1,25 @@
-"""Records on the kinds without behaviour yet (Model, Deployment) that the operator has seen the
-object (Ready=Unknown, Reconciling), until each gets its real reconcile."""
+"""Model and Deployment: recorded as seen until their controllers arrive (gather -> plan -> apply)."""
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from functools import partial
 
-import kopf
+from ..api.vocabulary import DeploymentPhase, ModelPhase
+from ..kube.client import Kube
+from ..kube.resources import MLOPS_API_VERSION
+from ..logic import seen
+from ..resources.meta import Meta
+from .runner import Controller, Key, Observed
 
-from ..api.common import GROUP, VERSION
-from ..api.kinds import DEPLOYMENT, MODEL
-from ..logic.seen import seen_status_patch
-
-
-async def record_seen(status: dict[str, Any], meta: dict[str, Any], patch: kopf.Patch, **_: Any) -> None:
-    patch.status.update(seen_status_patch(dict(status), meta["generation"], datetime.now(timezone.utc)))
+PHASES = {"Model": ModelPhase.PENDING, "Deployment": DeploymentPhase.PENDING}
 
 
-for kind in (MODEL, DEPLOYMENT):
-    for on_cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
-        on_cause(GROUP, VERSION, kind.plural, id="seen")(record_seen)
+async def _gather(kind: str, kube: Kube, key: Key, now: datetime) -> Observed | None:
+    body = await kube.get(MLOPS_API_VERSION, kind, *key)
+    if body is None:
+        return None
+    meta, status = Meta.of(body), body.get("status") or {}
+    return Observed(meta, status, (status, meta.generation, PHASES[kind], now))
+
+
+def controller(kind: str) -> Controller:
+    return Controller(kind, MLOPS_API_VERSION, partial(_gather, kind), lambda world: seen.plan(*world))

@@ -1,22 +1,18 @@
-"""The status of an object the operator has seen but gives no behaviour yet."""
+"""The status of a kind whose controller is still to come (Model, Deployment): seen, nothing more."""
 
 from datetime import datetime
 from typing import Any
 
-from .conditions import Observation, apply_observations, status_changes
+from ..api.vocabulary import ConditionType, SeenReason
+from .conditions import UNKNOWN, Observation, Progress, standing
+from .patch import merge_patch
+from .plan import Plan
 
-RECONCILING = Observation(
-    type="Ready",
-    status="Unknown",
-    reason="Reconciling",
-    message="The operator has seen this object and is reconciling it.",
-)
+MESSAGE = "The operator has seen this object and is reconciling it."
 
 
-def seen_status_patch(status: dict[str, Any], generation: int, now: datetime) -> dict[str, Any]:
-    """The status fields to patch so that the object records it was seen at this generation."""
-    desired = {
-        "observedGeneration": generation,
-        "conditions": apply_observations(status.get("conditions") or [], [RECONCILING], generation, now),
-    }
-    return status_changes(status, desired)
+def plan(status: dict[str, Any], generation: int, phase: str, now: datetime) -> Plan:
+    ready = Observation(ConditionType.READY, UNKNOWN, SeenReason.RECONCILING, MESSAGE)
+    desired = {**status, "observedGeneration": generation, "phase": phase,
+               "conditions": standing(status.get("conditions") or [], ready, Progress.WORKING, generation, now)}
+    return Plan(status=merge_patch(status, desired))

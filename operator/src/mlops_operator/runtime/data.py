@@ -1,7 +1,6 @@
 """Reading a Dataset's source through fsspec: file://, https://, s3://, gs://, lakefs://."""
 
 import hashlib
-import json
 import os
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import contract
+from ..api.dataset import DataSpec, ResolvedSplits
 
 EXTENSIONS = {"csv": (".csv",), "parquet": (".parquet", ".pq"), "jsonl": (".jsonl", ".json")}
 
@@ -52,24 +52,23 @@ def read_frame(fs, files: list[str], data_format: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def split_frame(frame: pd.DataFrame, splits: dict[str, Any] | None) -> dict[str, pd.DataFrame]:
+def split_frame(frame: pd.DataFrame, splits: ResolvedSplits) -> dict[str, pd.DataFrame]:
     """Deterministic row split: a seeded shuffle cut into train / test / validation fractions."""
-    splits = {"train": 0.8, "test": 0.2, "seed": 42, **(splits or {})}
-    order = np.random.default_rng(splits["seed"]).permutation(len(frame))
+    order = np.random.default_rng(splits.seed).permutation(len(frame))
     rows = len(frame)
-    cut_train = int(round(rows * splits["train"]))
-    cut_test = cut_train + int(round(rows * splits["test"]))
+    cut_train = int(round(rows * splits.train))
+    cut_test = cut_train + int(round(rows * splits.test))
     parts = {"train": order[:cut_train], "test": order[cut_train:cut_test]}
-    if splits.get("validation"):
-        parts["validation"] = order[cut_test:cut_test + int(round(rows * splits["validation"]))]
+    if splits.validation:
+        parts["validation"] = order[cut_test:cut_test + int(round(rows * splits.validation))]
     return {name: frame.iloc[index].reset_index(drop=True) for name, index in parts.items()}
 
 
 def load_dataset_from_env() -> tuple[dict[str, pd.DataFrame], str | None, str]:
-    """For trainers: the splits of the Dataset the operator handed over, its target column and its
-    digest (recomputed, so the trainer reports what it really read)."""
-    spec = json.loads(os.environ[contract.DATASET_SPEC])
-    fs, files = source_files(os.environ[contract.DATASET_URI], os.environ[contract.DATASET_FORMAT])
-    frame = read_frame(fs, files, os.environ[contract.DATASET_FORMAT])
-    target = (spec.get("schema") or {}).get("target")
-    return split_frame(frame, spec.get("splits")), target, content_digest(fs, files)
+    """For trainers: the splits of the data the run pinned (MLOPS_DATASET_SPEC), its target column
+    and its digest (recomputed, so the trainer reports what it really read)."""
+    spec = DataSpec.model_validate_json(os.environ[contract.DATASET_SPEC])
+    fs, files = source_files(spec.source.uri, spec.format)
+    frame = read_frame(fs, files, spec.format)
+    target = spec.schema_.target if spec.schema_ else None
+    return split_frame(frame, spec.splits), target, content_digest(fs, files)

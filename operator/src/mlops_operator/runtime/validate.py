@@ -11,7 +11,6 @@ It exits 0 whenever it could judge the data (passed or not) and non-zero only wh
 read it, so the operator tells a bad data set from a broken validation.
 """
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .. import contract
+from ..api.dataset import ValidatorInput
 from .data import content_digest, read_frame, source_files
 from .report import ResultTooLarge, report, result_document
 
@@ -144,8 +144,9 @@ def result_fields(frame: pd.DataFrame, spec: dict[str, Any], digest: str) -> dic
 
 
 def main() -> int:
-    spec = json.loads(os.environ[contract.DATASET_SPEC])
-    uri, data_format = os.environ[contract.DATASET_URI], os.environ[contract.DATASET_FORMAT]
+    checks = ValidatorInput.model_validate_json(os.environ[contract.DATASET_SPEC])
+    spec = checks.model_dump(by_alias=True, exclude_none=True)
+    uri, data_format = checks.source.uri, checks.format
     try:
         fs, files = source_files(uri, data_format)
         digest = content_digest(fs, files)

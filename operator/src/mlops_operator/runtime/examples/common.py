@@ -10,6 +10,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from ... import contract
+from ...api.dataset import Splits
 from ..data import load_dataset_from_env, split_frame
 from ..report import report
 
@@ -29,7 +30,7 @@ def training_data() -> tuple[dict[str, pd.DataFrame], str, str | None]:
     if contract.DATASET_URI in os.environ:
         splits, target, digest = load_dataset_from_env()
         return splits, target or TARGET, digest
-    return split_frame(breast_cancer_frame(), None), TARGET, None
+    return split_frame(breast_cancer_frame(), Splits().resolved()), TARGET, None
 
 
 def features_and_labels(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:

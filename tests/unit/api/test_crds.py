@@ -8,7 +8,7 @@ import yaml
 from mlops_operator.api.crdgen import main as crdgen_main, rendered_files
 from mlops_operator.api.kinds import KINDS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((REPO / "manifests" / "examples").glob("*.yaml"))
 # Short names of built-in resources (kubectl api-resources on Kubernetes 1.36).
 BUILTIN_SHORT_NAMES = {

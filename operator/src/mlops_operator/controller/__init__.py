@@ -1,0 +1,1 @@
+"""Reconcile machinery without I/O: the work queue and the references between objects."""

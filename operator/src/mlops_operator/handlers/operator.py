@@ -1,0 +1,135 @@
+"""The operator's kopf wiring. Watch events only feed the work queues (one per kind); the queues'
+workers run the reconciles. No kopf handler here changes an object, so kopf writes no annotation,
+no diff-base and no finalizer on them (and removes the finalizer earlier versions added)."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import kopf
+
+from .. import labels as keys
+from ..api.common import GROUP, VERSION
+from ..controller.queue import WorkQueue
+from ..controller.references import References
+from ..kube.client import FIELD_MANAGER, Kube
+from ..logic.jobs import pod_blocker, settled
+from . import dataset, experiment, seen
+from .runner import Controller, reconcile
+
+log = logging.getLogger(__name__)
+FINALIZER = f"{GROUP}/finalizer"  # only so kopf removes it from objects an earlier version guarded
+
+
+@dataclass
+class Settings:
+    """What `python -m mlops_operator` sets before kopf starts."""
+
+    workers: int = 4  # concurrent reconciles per kind
+    refresh_scale: float = 1.0  # multiplies Dataset refresh intervals (tests)
+
+
+SETTINGS = Settings()
+
+
+@dataclass
+class Runtime:
+    kube: Kube
+    queues: dict[str, WorkQueue]
+    references: References = field(default_factory=References)  # Experiment -> Dataset
+    owners: dict[str, tuple[str, tuple[str, str]]] = field(default_factory=dict)  # UID -> (kind, key)
+
+
+_runtime: Runtime | None = None
+
+
+def _controllers(settings: Settings) -> list[Controller]:
+    return [dataset.controller(settings.refresh_scale), experiment.CONTROLLER, seen.controller("Model"),
+            seen.controller("Deployment")]
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+    global _runtime
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP,
+                                                                           key="last-handled-configuration")
+    settings.posting.enabled = False  # the operator posts its own Events, one per real transition
+    settings.posting.reporting_component = FIELD_MANAGER
+    settings.peering.standalone = True
+    # Server-side filters: the operator never streams Jobs or pods that are not its own.
+    settings.watching.label_selectors["batch", "v1", "jobs"] = keys.MANAGED_SELECTOR
+    settings.watching.label_selectors["", "v1", "pods"] = keys.MANAGED_SELECTOR
+    kube = Kube()
+    queues = {c.kind: WorkQueue(c.kind.lower(), partial(reconcile, c, kube), SETTINGS.workers)
+              for c in _controllers(SETTINGS)}
+    _runtime = Runtime(kube, queues)
+    for queue in queues.values():
+        queue.start()
+
+
+@kopf.on.cleanup()
+async def stop(**_: Any) -> None:
+    if _runtime is None:
+        return
+    await asyncio.gather(*(queue.stop() for queue in _runtime.queues.values()))
+    await _runtime.kube.close()
+
+
+def _enqueue(kind: str, key: tuple[str, str], event_type: str | None, uid: str | None) -> None:
+    runtime = _runtime
+    assert runtime is not None, "watch events arrive only after startup"
+    queue = runtime.queues[kind]
+    if event_type == "DELETED":
+        queue.forget(key)
+        runtime.owners.pop(uid or "", None)
+    elif uid:
+        runtime.owners[uid] = (kind, key)
+    queue.add(key)
+
+
+@kopf.on.event(GROUP, VERSION, "datasets")
+async def dataset_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
+    _enqueue("Dataset", (namespace, name), event.get("type"), uid)
+    for referrer in _runtime.references.referrers((namespace, name)):
+        _runtime.queues["Experiment"].add(referrer)
+
+
+@kopf.on.event(GROUP, VERSION, "experiments")
+async def experiment_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
+                           **_: Any) -> None:
+    deleted = event.get("type") == "DELETED"
+    dataset_name = (spec.get("datasetRef") or {}).get("name")
+    _runtime.references.set((namespace, name), None if deleted or not dataset_name else (namespace, dataset_name))
+    _enqueue("Experiment", (namespace, name), event.get("type"), uid)
+
+
+@kopf.on.event(GROUP, VERSION, "models")
+async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
+    _enqueue("Model", (namespace, name), event.get("type"), uid)
+
+
+@kopf.on.event(GROUP, VERSION, "deployments")
+async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
+    _enqueue("Deployment", (namespace, name), event.get("type"), uid)
+
+
+@kopf.on.event("batch", "v1", "jobs", when=lambda event, body, **_: settled(event.get("type"), body))
+async def job_settled(namespace: str, meta: dict[str, Any], **_: Any) -> None:
+    """A finished or deleted Job frees a slot and carries a result: its owner takes another look."""
+    for owner in meta.get("ownerReferences") or []:
+        if owner.get("controller") and owner.get("kind") in _runtime.queues and owner.get("apiVersion") == f"{GROUP}/{VERSION}":
+            _runtime.queues[owner["kind"]].add((namespace, owner["name"]))
+
+
+@kopf.on.event("", "v1", "pods", when=lambda body, **_: pod_blocker(body) is not None)
+async def pod_blocked(labels: dict[str, str], **_: Any) -> None:
+    """A pod that cannot start (image, scheduling, configuration): its owner says so in status."""
+    owner = _runtime.owners.get(labels.get(keys.OWNER_UID, ""))
+    if owner:
+        kind, key = owner
+        _runtime.queues[kind].add(key)
+

@@ -1,0 +1,95 @@
+"""One reconcile of one object: gather -> plan -> apply, and what status says when that fails."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..api.vocabulary import CommonReason
+from ..kube.client import Kube, KubeError, NameTaken
+from ..logic.errors import failure_report
+from ..logic.plan import Plan
+from ..resources.meta import Meta
+from .apply import apply, post
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """An object as read, with its world for the plan."""
+
+    meta: Meta
+    status: dict[str, Any]
+    world: Any
+
+
+class InvalidSpec(Exception):
+    """The stored spec does not parse through the API models (e.g. stored before a schema change)."""
+
+    def __init__(self, error: ValidationError):
+        fields = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
+        super().__init__(fields)
+
+
+@dataclass(frozen=True)
+class Controller:
+    """A kind's reconcile: its reads, its pure decision, and the shared apply."""
+
+    kind: str
+    api_version: str
+    gather: Callable[[Kube, Key, datetime], Awaitable[Observed | None]]
+    plan: Callable[[Any], Plan]
+
+
+def _diagnosis(error: Exception) -> tuple[CommonReason, str, bool]:
+    """Reason, message, and whether the object is Stalled: retrying the same spec cannot help."""
+    if isinstance(error, InvalidSpec):
+        return CommonReason.INVALID_SPEC, f"the spec does not parse: {error}", True
+    if isinstance(error, NameTaken):
+        return CommonReason.CHILD_CONFLICT, str(error), False
+    if isinstance(error, KubeError) and error.refused:
+        return CommonReason.CHILD_REFUSED, f"the API server refused a child: {error.message}", True
+    return CommonReason.RECONCILE_ERROR, f"{type(error).__name__}: {error}", False
+
+
+async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | None:
+    """Returns when to look again; raises (after saying so on the object) to be retried with back-off."""
+    observed = None
+    try:
+        observed = await controller.gather(kube, key, datetime.now(timezone.utc))
+        if observed is None:
+            return None
+        plan = controller.plan(observed.world)
+        await apply(kube, observed.meta, plan)
+        return plan.requeue_after
+    except Exception as error:
+        await _report(kube, controller, key, observed, error)
+        if isinstance(error, InvalidSpec):
+            return None  # nothing changes until the spec does, and that is a watch event
+        raise
+
+
+async def _report(kube: Kube, controller: Controller, key: Key, observed: Observed | None, error: Exception) -> None:
+    reason, message, stalled = _diagnosis(error)
+    log.warning("%s %s/%s: %s: %s", controller.kind, *key, reason, message)
+    try:
+        if observed is None:
+            body = await kube.get(controller.api_version, controller.kind, *key)
+            if body is None:
+                return
+            meta, status = Meta.of(body), body.get("status") or {}
+        else:
+            meta, status = observed.meta, observed.status
+        patch, events = failure_report(status, meta.generation, reason, message[:2048], stalled,
+                                       datetime.now(timezone.utc))
+        if patch:
+            await kube.patch_status(meta, patch)
+        for event in events:
+            await post(kube, meta, event)
+    except Exception as report_error:  # the API may be what failed; the retry tries again
+        log.warning("%s %s/%s: could not report the failure: %s", controller.kind, *key, report_error)

@@ -1,0 +1,146 @@
+"""API calls on raw dicts through one shared lightkube client with a fixed field manager. Each
+call says in its name what it writes: children are created and deleted, status is patched, Events
+are posted; nothing here writes a user's spec."""
+
+import json
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.types import CascadeType, PatchType
+
+from ..logic.plan import Event
+from ..resources.meta import Meta, controller_uid
+from .resources import resource
+
+FIELD_MANAGER = "mlops-operator"
+EVENT_MESSAGE_LIMIT = 1024
+
+
+class KubeError(Exception):
+    """An API call failed; `refused` when the server judged the request itself (400, 403, 422):
+    retrying the same request cannot help."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def refused(self) -> bool:
+        return self.code in (400, 403, 422)
+
+
+class Created(Enum):
+    CREATED = "created"  # this call made it
+    ADOPTED = "adopted"  # it existed already, controlled by the same owner (a retried create)
+
+
+@dataclass(frozen=True)
+class NameTaken(Exception):
+    """The child's name belongs to an object another owner controls (or one being deleted)."""
+
+    name: str
+    holder: str | None
+
+    def __str__(self) -> str:
+        return f"{self.name} exists and is controlled by {self.holder or 'no owner of ours'}"
+
+
+def _error(error: ApiError) -> KubeError:
+    return KubeError(error.status.code or 0, error.status.message or str(error))
+
+
+class Kube:
+    def __init__(self, client: AsyncClient | None = None):
+        self._client = client
+
+    @property
+    def client(self) -> AsyncClient:
+        """Created on first use, inside the operator's event loop (KUBECONFIG or in-cluster)."""
+        if self._client is None:
+            self._client = AsyncClient(field_manager=FIELD_MANAGER)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found = await self.client.get(resource(api_version, kind).model, name, namespace=namespace)
+        except ApiError as error:
+            if error.status.code == 404:
+                return None
+            raise _error(error) from None
+        return _with_type(found.to_dict(), api_version, kind)
+
+    async def list(self, api_version: str, kind: str, namespace: str, labels: dict[str, Any],
+                   fields: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        try:
+            return [_with_type(item.to_dict(), api_version, kind) async for item in self.client.list(
+                resource(api_version, kind).model, namespace=namespace, labels=labels, fields=fields)]
+        except ApiError as error:
+            raise _error(error) from None
+
+    async def create_child(self, manifest: dict[str, Any]) -> Created:
+        """Creates a child with a deterministic name. A 409 is success only when the existing object
+        is controlled by the same owner UID (a create retried after a restart); else NameTaken."""
+        target = resource(manifest["apiVersion"], manifest["kind"])
+        meta = manifest["metadata"]
+        try:
+            await self.client.create(target.model.from_dict(manifest), namespace=meta["namespace"])
+            return Created.CREATED
+        except ApiError as error:
+            if error.status.code != 409:
+                raise _error(error) from None
+        existing = await self.get(manifest["apiVersion"], manifest["kind"], meta["namespace"], meta["name"])
+        if existing and controller_uid(existing) == controller_uid(manifest) and not Meta.of(existing).deleting:
+            return Created.ADOPTED
+        raise NameTaken(meta["name"], controller_uid(existing) if existing else None)
+
+    async def delete_child(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        try:
+            await self.client.delete(resource(api_version, kind).model, name, namespace=namespace,
+                                     cascade=CascadeType.BACKGROUND)
+        except ApiError as error:
+            if error.status.code != 404:
+                raise _error(error) from None
+
+    async def patch_status(self, owner: Meta, patch: dict[str, Any]) -> None:
+        """A JSON merge patch of status through the status subresource."""
+        body = json.loads(json.dumps({"status": patch}, allow_nan=False))  # NaN cannot reach the server
+        try:
+            await self.client.patch(resource(owner.api_version, owner.kind).model.Status, owner.name, body,
+                                    namespace=owner.namespace, patch_type=PatchType.MERGE)
+        except ApiError as error:
+            raise _error(error) from None
+
+    async def post_event(self, regarding: Meta, event: Event) -> None:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        message = event.message if len(event.message) <= EVENT_MESSAGE_LIMIT else event.message[:EVENT_MESSAGE_LIMIT - 1] + "…"
+        manifest = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{regarding.name[:60].rstrip('.-')}.", "namespace": regarding.namespace},
+            "involvedObject": {"apiVersion": regarding.api_version, "kind": regarding.kind, "name": regarding.name,
+                               "namespace": regarding.namespace, "uid": regarding.uid},
+            "type": event.type, "reason": event.reason, "message": message,
+            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+            "reportingInstance": socket.gethostname()[:128], "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        }
+        try:
+            await self.client.create(resource("v1", "Event").model.from_dict(manifest), namespace=regarding.namespace)
+        except ApiError as error:
+            raise _error(error) from None
+
+
+def _with_type(obj: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
+    """Lists leave apiVersion and kind out of their items; the decisions read them."""
+    obj.setdefault("apiVersion", api_version)
+    obj.setdefault("kind", kind)
+    return obj

@@ -1,0 +1,57 @@
+"""Every resource the operator calls, keyed by (apiVersion, kind), with the verbs it uses: the
+table the adapter serves and the RBAC the operator needs are the same list."""
+
+from dataclasses import dataclass
+
+from lightkube.core.resource import NamespacedResource
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event, Pod
+
+from ..api.common import GROUP, VERSION
+from ..api.kinds import KINDS
+
+MLOPS_API_VERSION = f"{GROUP}/{VERSION}"
+
+
+@dataclass(frozen=True)
+class KubeResource:
+    api_version: str
+    kind: str
+    plural: str
+    model: type[NamespacedResource]
+    verbs: tuple[str, ...]  # on the resource
+    status_verbs: tuple[str, ...] = ()  # on its status subresource
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+
+def _ours(kind: str, plural: str) -> KubeResource:
+    model = create_namespaced_resource(GROUP, VERSION, kind, plural)
+    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch"), ("patch",))
+
+
+RESOURCES: dict[tuple[str, str], KubeResource] = {
+    **{(MLOPS_API_VERSION, k.kind): _ours(k.kind, k.plural) for k in KINDS},
+    ("batch/v1", "Job"): KubeResource("batch/v1", "Job", "jobs", Job, ("get", "list", "watch", "create", "delete")),
+    ("v1", "Pod"): KubeResource("v1", "Pod", "pods", Pod, ("list", "watch")),
+    ("v1", "Event"): KubeResource("v1", "Event", "events", Event, ("list", "create")),
+}
+
+
+class UnknownResource(LookupError):
+    pass
+
+
+def resource(api_version: str, kind: str) -> KubeResource:
+    """The resource for (apiVersion, kind). A kind alone is refused: mlops.dev's Deployment and
+    apps/v1's Deployment are different resources."""
+    if not api_version:
+        served = sorted(f"{v}/{k}" for v, k in RESOURCES if k == kind)
+        raise UnknownResource(f"kind {kind!r} without an apiVersion is ambiguous; name one of {served or 'the table'}")
+    try:
+        return RESOURCES[(api_version, kind)]
+    except KeyError:
+        raise UnknownResource(f"{api_version} {kind} is not in the operator's resource table") from None

@@ -1,0 +1,1 @@
+"""The Dataset's decisions: which validation round is due, what its result means, what to do."""

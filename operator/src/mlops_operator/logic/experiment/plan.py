@@ -1,0 +1,235 @@
+"""An Experiment's whole decision, composed from named steps: which run, what its finished trials
+mean, which trials start and which Jobs go, what status says, what to announce, when to look again."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ...api.dataset import DataSpec
+from ...api.experiment import ExperimentSpec, TrialResult
+from ...api.vocabulary import ExperimentEvent, ExperimentReason, RunPhase, TrialPhase
+from ...contract import format_value
+from ...resources.jobs import trial_job
+from ...resources.meta import Meta, format_time
+from ...resources.names import trial_name
+from ..conditions import standing
+from ..jobs import STARTUP_GRACE_SECONDS, JobFacts
+from ..patch import merge_patch
+from ..plan import NORMAL, WARNING, Creation, Deletion, Event, Plan
+from ..results import Outcome
+from ..sweep import trial_parameters
+from . import summary
+from .dataset import DatasetView, why_unusable
+from .runs import RunState, pinned_dataset, spec_hash, wanted_run
+from .trials import TrialJob, blockers, free_slots, new_outcomes, of_run, superseded, to_start, trial_jobs
+from .verdict import RunFacts, Verdict, verdict
+
+RESYNC_SECONDS = 300.0
+"""Safety net while trials run, should a watch event be missed."""
+
+
+@dataclass(frozen=True)
+class ExperimentWorld:
+    """Everything an Experiment reconcile reads, gathered in one place."""
+
+    meta: Meta
+    spec: ExperimentSpec
+    status: dict[str, Any]
+    dataset: DatasetView
+    jobs: list[JobFacts]  # trial Jobs this Experiment controls
+    now: datetime
+    pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by Job UID: finished or live ones
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by Job UID, for pod-less Jobs
+
+
+@dataclass(frozen=True)
+class Run:
+    """The run this reconcile works on: the current one, or the one it starts."""
+
+    number: int
+    spec_hash: str | None
+    pinned: dict[str, Any] | None  # status.dataset of the run
+    total: int
+    started_at: str | None
+    results: dict[int, TrialResult]  # as status records them
+    sweep: list[dict[str, Any]] | None  # every trial's parameters, when the run trains the current spec
+    because: str | None = None  # why it starts now; None for a run under way
+
+    @property
+    def digest(self) -> str | None:
+        return (self.pinned or {}).get("digest")
+
+
+def choose_run(world: ExperimentWorld, state: RunState, current_hash: str) -> tuple[Run, str | None]:
+    """A new run when one is due and the Dataset allows it, else the run status records; with the
+    reason a new run is due (it may have to wait)."""
+    because = wanted_run(state, current_hash, world.spec, world.dataset)
+    if because and why_unusable(world.dataset, None) is None:
+        sweep = trial_parameters(world.spec.search)
+        pinned = pinned_dataset(world.dataset).model_dump(mode="json", by_alias=True, exclude_none=True)
+        return Run(state.number + 1, current_hash, pinned, len(sweep), format_time(world.now), {}, sweep, because), because
+    sweep = trial_parameters(world.spec.search) if state.spec_hash == current_hash else None
+    return Run(state.number, state.spec_hash, world.status.get("dataset"), state.total,
+               world.status.get("startedAt"), dict(state.results), sweep), because
+
+
+def holding_back(world: ExperimentWorld, run: Run, because: str | None, complete: bool):
+    """Why no trial may start, when that holds the Experiment back: a due run that cannot start, or
+    an unfinished run whose Dataset is unusable or holds other data. A finished run's result stands."""
+    if because and not run.because:
+        reason, message = why_unusable(world.dataset, None)
+        return reason, f"{because}: run {run.number + 1} waits: {message}"
+    if run.number and not complete:
+        return why_unusable(world.dataset, run.digest)
+    return None
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The run's trials as this reconcile sees them."""
+
+    world: ExperimentWorld
+    run: Run
+    jobs: list[TrialJob]  # every trial Job, of any run
+    current: dict[int, TrialJob]  # the run's Jobs by trial index
+    outcomes: dict[int, Outcome]  # finished trials judged now
+    results: dict[int, TrialResult]  # recorded and judged now
+
+    def name_of(self, index: int) -> str:
+        return trial_name(self.world.meta.name, self.run.number, index)
+
+    def parameters_of(self, index: int) -> dict[str, Any] | None:
+        job = self.current.get(index)
+        if job and job.parameters is not None:
+            return job.parameters
+        return self.run.sweep[index] if self.run.sweep and index < len(self.run.sweep) else None
+
+    @property
+    def complete(self) -> bool:
+        return self.run.number > 0 and len(self.results) >= self.run.total
+
+
+def judge(world: ExperimentWorld, run: Run) -> Sweep:
+    """The run's finished trials not recorded yet are judged, once."""
+    jobs = trial_jobs(world.jobs)
+    current = {} if run.because else of_run(jobs, run.number)
+    outcomes = new_outcomes(current, set(run.results), world.pods, world.spec.objective.metric, run.digest)
+    results = {**run.results, **{i: summary.result_of(o) for i, o in outcomes.items()}}
+    return Sweep(world, run, jobs, current, outcomes, results)
+
+
+def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None) -> tuple[list[int], list[Creation], list[str]]:
+    """Jobs of older runs go; the run's next trials start while it trains the current spec, its data
+    is usable and parallelism has room. Returns the trials starting, their Jobs, the Jobs to delete."""
+    run, spec = sweep.run, sweep.world.spec
+    delete = superseded(sweep.jobs, run.number)
+    if not run.number or run.spec_hash != current_hash or waiting or not run.pinned or not run.sweep:
+        return [], [], delete
+    started = set(sweep.current) | set(sweep.results)
+    starting = to_start(run.total, started, free_slots(sweep.jobs, set(delete), spec.search.parallelism))
+    data = DataSpec.model_validate(run.pinned.get("spec") or {})
+    create = [Creation(trial_job(sweep.world.meta, spec, data, run.digest or "", sweep.name_of(i), run.number, i,
+                                 run.sweep[i]), _started(sweep.name_of(i), run.sweep[i])) for i in starting]
+    return starting, create, delete
+
+
+def _started(name: str, parameters: dict[str, Any]) -> Event:
+    listed = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(parameters.items()))
+    return Event(NORMAL, ExperimentEvent.TRIAL_STARTED, f"trial {name}: {listed}")
+
+
+def announcements(sweep: Sweep, judged: Verdict, blocked: dict, best: dict | None) -> list[Event]:
+    """One Event per transition: a run started, a trial finished or cannot start, a run completed."""
+    run, status = sweep.run, sweep.world.status
+    events = []
+    if run.because:
+        events.append(Event(NORMAL, ExperimentEvent.RUN_STARTED,
+                            f"run {run.number} on {run.digest} ({run.because}): {run.total} trials"))
+    for index, outcome in sorted(sweep.outcomes.items()):
+        if outcome.phase == TrialPhase.SUCCEEDED:
+            events.append(Event(NORMAL, ExperimentEvent.TRIAL_SUCCEEDED,
+                                f"trial {sweep.name_of(index)}: {outcome.message}"))
+        else:
+            events.append(Event(WARNING, ExperimentEvent.TRIAL_FAILED,
+                                f"trial {sweep.name_of(index)}: {outcome.reason}: {outcome.message}"))
+    shown = {(s.get("index"), s.get("reason")) for s in status.get("trialSummaries") or []
+             if s.get("phase") == TrialPhase.PENDING}
+    events += [Event(WARNING, ExperimentEvent.TRIAL_NOT_STARTING, f"trial {sweep.name_of(i)}: {b.reason}: {b.message}")
+               for i, b in sorted(blocked.items()) if (i, b.reason) not in shown]
+    if sweep.complete and not status.get("completedAt"):
+        events.append(Event(NORMAL if best else WARNING, ExperimentEvent.RUN_COMPLETED,
+                            f"run {run.number}: {judged.ready.message}"))
+    return events
+
+
+def status_of(sweep: Sweep, state: RunState, current_hash: str, judged: Verdict, unfinished: list[int],
+              blocked: dict, tally: dict[str, int], best: dict | None) -> dict[str, Any]:
+    """The whole status the run should show. observedGeneration moves only when status reflects the
+    current spec: an edit whose run cannot start yet leaves it where it was."""
+    world, run = sweep.world, sweep.run
+    status, meta = world.status, world.meta
+    reflects = not run.number or run.spec_hash == current_hash
+    desired = {**status, "observedGeneration": meta.generation if reflects else status.get("observedGeneration"),
+               "phase": judged.phase,
+               "conditions": standing(status.get("conditions") or [], judged.ready, judged.progress, meta.generation,
+                                      world.now, judged.succeeded)}
+    if not run.number:
+        return desired
+    completed_at = ((None if run.because else status.get("completedAt")) or format_time(world.now)) \
+        if sweep.complete else None
+    history = _closed(list(status.get("runs") or []), state) if run.because else list(status.get("runs") or [])
+    run_phase = (RunPhase.SUCCEEDED if best else RunPhase.FAILED) if sweep.complete else RunPhase.RUNNING
+    return {
+        **desired,
+        "run": run.number, "specHash": run.spec_hash, "dataset": run.pinned,
+        "progress": f"{tally['succeeded'] + tally['failed']}/{run.total}", "trials": tally, "bestTrial": best,
+        "startedAt": run.started_at, "completedAt": completed_at,
+        "trialResults": {str(i): r.model_dump(mode="json", exclude_none=True) for i, r in sorted(sweep.results.items())},
+        "trialSummaries": summary.summaries(sweep.results, unfinished, blocked, sweep.outcomes,
+                                            [] if run.because else status.get("trialSummaries") or [],
+                                            world.spec.objective.goal, sweep.name_of, sweep.parameters_of),
+        "runs": summary.with_record(history, summary.run_record(run.number, run_phase, run.digest, run.started_at,
+                                                                completed_at, best, tally)),
+    }
+
+
+def _closed(history: list[dict[str, Any]], state: RunState) -> list[dict[str, Any]]:
+    """The run a new run replaces: its record says Superseded unless it had finished."""
+    if not state.number:
+        return history
+    record = next((r for r in history if r.get("run") == state.number), {"run": state.number})
+    return summary.with_record(history, record if state.complete else {**record, "phase": RunPhase.SUPERSEDED})
+
+
+def look_again_in(sweep: Sweep, starting: bool) -> float | None:
+    """Soon after starting trials or while a trial Job has no pod (its Events may say why: nothing
+    else wakes the Experiment then); the safety net while trials run."""
+    unfinished = [t for i, t in sweep.current.items() if i not in sweep.results and not t.job.finished]
+    if starting or any(not sweep.world.pods.get(t.job.uid) for t in unfinished):
+        return STARTUP_GRACE_SECONDS
+    return RESYNC_SECONDS if unfinished else None
+
+
+def plan(world: ExperimentWorld) -> Plan:
+    if world.meta.deleting:
+        return Plan()
+    state = RunState.of(world.status)
+    current_hash = spec_hash(world.spec)
+    run, because = choose_run(world, state, current_hash)
+    sweep = judge(world, run)
+    waiting: tuple[ExperimentReason, str] | None = holding_back(world, run, because, sweep.complete)
+    starting, create, delete = trial_changes(sweep, current_hash, waiting)
+    unfinished = [i for i in sweep.current if i not in sweep.results] + starting
+    blocked = blockers(sweep.current, set(sweep.results), world.pods, world.events)
+    tally = summary.counts(run.total, sweep.results, len(unfinished))
+    best_index = summary.best_index(sweep.results, world.spec.objective.goal)
+    best = summary.best_trial(best_index, None if run.because else world.status.get("bestTrial"), sweep.outcomes,
+                              sweep.name_of(best_index) if best_index is not None else "",
+                              sweep.parameters_of(best_index) if best_index is not None else None)
+    judged = verdict(RunFacts(run.number, run.total, tally, best, world.spec.objective.metric, blocked,
+                              sweep.name_of), sweep.complete, waiting)
+    desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best)
+    return Plan(create=create, delete=[Deletion("batch/v1", "Job", name) for name in delete],
+                status=merge_patch(world.status, desired), events=announcements(sweep, judged, blocked, best),
+                requeue_after=look_again_in(sweep, bool(create)))
+

@@ -1,0 +1,174 @@
+"""Reading what a finished pod reported (its termination message) into a verdict. Every shape a
+program can leave there, malformed included, becomes a named outcome: it never stops a reconcile
+and never puts NaN, infinity or unbounded text into status."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..api.dataset import ColumnStats
+from ..api.vocabulary import DatasetReason, TrialPhase, TrialReason
+from ..contract import TrialResultDocument, ValidationResultDocument, finite_or_none, short_text
+from .jobs import JobFacts, Termination
+
+M = TypeVar("M", bound=BaseModel)
+MESSAGE_LIMIT = 512
+MAX_FAILURES_IN_MESSAGE = 3
+_KNOWN_JOB_REASONS = {TrialReason.BACKOFF_LIMIT_EXCEEDED, TrialReason.DEADLINE_EXCEEDED}
+
+
+class Malformed(ValueError):
+    """The termination message is JSON but not the document the contract describes."""
+
+
+def _errors(error: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg'].removeprefix('Value error, ')}"
+             for e in error.errors()[:3]]
+    return "; ".join(parts)
+
+
+def read_document(text: str | None, model: type[M]) -> M | None:
+    """The document in a termination message; None when there is none (empty or plain text, e.g. a
+    traceback); Malformed when it is JSON of the wrong shape."""
+    try:
+        value = json.loads(text or "")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        raise Malformed(f"the result is JSON but not an object: {short_text(value, 80)}")
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise Malformed(_errors(error)) from None
+
+
+def _error_of(text: str | None) -> str:
+    """What the program said: the document's error, or the raw text when it is not a document."""
+    try:
+        value = json.loads(text or "")
+    except (ValueError, RecursionError):
+        return (text or "").strip()
+    if isinstance(value, dict) and value.get("error") is not None:
+        return short_text(value["error"])
+    return ""
+
+
+def _short(text: str) -> str:
+    return short_text(text, MESSAGE_LIMIT)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a finished trial ended."""
+
+    phase: TrialPhase
+    reason: str
+    message: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    objective: float | None = None
+    artifact_uri: str | None = None
+
+
+def _failed_job(job: JobFacts, termination: Termination | None) -> Outcome:
+    if termination and termination.reason == TrialReason.OOM_KILLED:
+        reason = TrialReason.OOM_KILLED
+    elif job.reason in _KNOWN_JOB_REASONS:
+        reason = TrialReason(job.reason)
+    else:
+        reason = TrialReason.JOB_FAILED
+    exit_code = f"exit code {termination.exit_code}" if termination and termination.exit_code is not None else ""
+    detail = [job.message, exit_code, _error_of(termination.message if termination else None)]
+    if reason == TrialReason.JOB_FAILED and job.reason:
+        detail.insert(0, job.reason)
+    return Outcome(TrialPhase.FAILED, reason, _short("; ".join(part for part in detail if part)))
+
+
+def judge_trial(job: JobFacts, termination: Termination | None, objective_metric: str,
+                pinned_digest: str | None) -> Outcome:
+    """The outcome of a finished trial Job. A Job that succeeded is still a failed trial when it
+    reported no metrics, a malformed result, other data, or no finite objective."""
+    if not job.succeeded:
+        return _failed_job(job, termination)
+    try:
+        document = read_document(termination.message if termination else None, TrialResultDocument)
+    except Malformed as error:
+        return Outcome(TrialPhase.FAILED, TrialReason.MALFORMED_RESULT, _short(str(error)))
+    if document is None or not document.metrics:
+        return Outcome(TrialPhase.FAILED, TrialReason.METRICS_MISSING,
+                       "the trial succeeded but reported no metrics; write them with "
+                       "mlops_operator.runtime.report() to the termination message")
+    metrics = {name: value for name, value in document.metrics.items() if value is not None}
+    artifact = document.artifact_uri
+    if pinned_digest and document.digest and document.digest != pinned_digest:
+        return Outcome(TrialPhase.FAILED, TrialReason.DATASET_CHANGED,
+                       f"trained on {document.digest}, the run pinned {pinned_digest}", metrics, None, artifact)
+    if objective_metric not in document.metrics:
+        return Outcome(TrialPhase.FAILED, TrialReason.OBJECTIVE_MISSING,
+                       _short(f"reported {sorted(document.metrics)} but not the objective metric {objective_metric!r}"),
+                       metrics, None, artifact)
+    value = document.metrics[objective_metric]
+    if value is None:
+        return Outcome(TrialPhase.FAILED, TrialReason.OBJECTIVE_NOT_FINITE,
+                       f"{objective_metric} is not a finite number", metrics, None, artifact)
+    return Outcome(TrialPhase.SUCCEEDED, TrialReason.SUCCEEDED, f"{objective_metric}={value:.6g}", metrics, value,
+                   artifact)
+
+
+@dataclass(frozen=True)
+class ValidationVerdict:
+    """What a finished validation round means for the Dataset."""
+
+    reason: DatasetReason  # ValidationPassed, ValidationFailed or ValidatorFailed
+    message: str
+    digest: str | None = None
+    rows: int | None = None
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.reason == DatasetReason.VALIDATION_PASSED
+
+
+def _column_stats(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Column statistics that fit the status schema; non-finite numbers are left out."""
+    kept = {}
+    for name, values in list(stats.items())[:512]:
+        numbers = {k: finite_or_none(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                   for k, v in values.items()}
+        try:
+            parsed = ColumnStats.model_validate(numbers)
+        except ValidationError:
+            continue
+        kept[name] = parsed.model_dump(by_alias=True, exclude_none=True)
+    return kept
+
+
+def _validator_failed(job: JobFacts, termination: Termination | None, problem: str) -> ValidationVerdict:
+    exit_code = termination.exit_code if termination else None
+    reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
+    return ValidationVerdict(DatasetReason.VALIDATOR_FAILED,
+                             _short(f"the validator failed ({reason}, exit code {exit_code}): {problem}"))
+
+
+def judge_validation(job: JobFacts, termination: Termination | None) -> ValidationVerdict:
+    message = termination.message if termination else None
+    if not job.succeeded:
+        return _validator_failed(job, termination, _error_of(message) or "no result reported")
+    try:
+        document = read_document(message, ValidationResultDocument)
+    except Malformed as error:
+        return _validator_failed(job, termination, f"its result is malformed: {error}")
+    if document is None:
+        return _validator_failed(job, termination, "it reported no result")
+    columns = _column_stats(document.stats)
+    if document.passed:
+        return ValidationVerdict(DatasetReason.VALIDATION_PASSED,
+                                 f"{document.rows} rows passed validation; digest {document.digest}",
+                                 document.digest, document.rows, columns)
+    failures = document.failed
+    shown = "; ".join(f"{f.name}: {f.message}" for f in failures[:MAX_FAILURES_IN_MESSAGE])
+    more = len(failures) - MAX_FAILURES_IN_MESSAGE
+    text = (shown + (f"; and {more} more" if more > 0 else "")) or "the validator reported failure without naming a check"
+    return ValidationVerdict(DatasetReason.VALIDATION_FAILED, _short(text), document.digest, document.rows, columns)

@@ -1,0 +1,19 @@
+"""Object metadata, read once; children belong to their controlling owner by UID."""
+
+from mlops_operator.resources.meta import Meta, owned_by, owner_reference, parse_time
+
+
+def test_meta_of_an_object():
+    meta = Meta.of({"apiVersion": "mlops.dev/v1alpha1", "kind": "Dataset",
+                    "metadata": {"name": "d", "namespace": "ns", "uid": "u", "generation": 3,
+                                 "creationTimestamp": "2026-11-26T12:00:00Z", "deletionTimestamp": "x"}})
+    assert (meta.name, meta.generation, meta.deleting, meta.created) == ("d", 3, True, parse_time("2026-11-26T12:00:00Z"))
+    assert owner_reference(meta) == {"apiVersion": "mlops.dev/v1alpha1", "kind": "Dataset", "name": "d", "uid": "u",
+                                     "controller": True, "blockOwnerDeletion": True}
+
+
+def test_a_recreated_owner_never_takes_its_predecessors_children():
+    mine = {"metadata": {"ownerReferences": [{"uid": "new", "controller": True}]}}
+    predecessor = {"metadata": {"ownerReferences": [{"uid": "old", "controller": True}]}}
+    not_controller = {"metadata": {"ownerReferences": [{"uid": "new"}]}}
+    assert owned_by([mine, predecessor, not_controller], "new") == [mine]
