@@ -69,14 +69,23 @@ def crds(cluster):
     return cluster
 
 
+NAMESPACE_GONE_SECONDS = 120
+
+
 @pytest.fixture
 def namespace(cluster, request):
-    """A namespace of the test's own, deleted afterwards."""
+    """A namespace of the test's own, deleted afterwards (the test waits until it is gone, which
+    also proves deletion never waits on the operator). Tests marked `restricted` get a namespace
+    that enforces Pod Security "restricted"."""
     name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
     cluster.kubectl("create", "namespace", name)
+    if request.node.get_closest_marker("restricted"):
+        cluster.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
     # The ServiceAccount admission plugin refuses pods until the namespace's default account exists.
     wait_for(lambda: cluster.kubectl("get", "serviceaccount", "default", namespace=name, check=False).returncode == 0,
              30, f"the default ServiceAccount of {name}")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    wait_for(lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0, NAMESPACE_GONE_SECONDS,
+             f"namespace {name} to be gone")

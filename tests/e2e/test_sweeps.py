@@ -3,42 +3,13 @@
 import json
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
-from support import OperatorRunner, get_json, wait_for
+from pipeline import apply, condition, events, experiment_finished, status, write_csv
+from support import get_json, wait_for
 
-from mlops_operator.runtime.examples.common import breast_cancer_frame
-
-pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def operator(crds, namespace, tmp_path):
-    with OperatorRunner(crds, namespace, tmp_path) as runner:
-        yield runner
-
-
-def apply(cluster, namespace, manifest: str) -> None:
-    cluster.kubectl("apply", "-f", "-", namespace=namespace, input=manifest)
-
-
-def status(cluster, namespace, kind, name) -> dict:
-    return get_json(cluster, namespace, kind, name).get("status") or {}
-
-
-def condition(status_: dict, kind: str) -> dict:
-    return next((c for c in status_.get("conditions") or [] if c["type"] == kind), {})
-
-
-def experiment_finished(cluster, namespace, name):
-    current = status(cluster, namespace, "experiment", name)
-    return current if current.get("phase") in ("Succeeded", "Failed") else None
-
-
-def events(cluster, namespace, name) -> list[tuple[str, str]]:
-    items = get_json(cluster, namespace, "events", "--field-selector", f"involvedObject.name={name}")["items"]
-    return [(e["reason"], e["message"]) for e in items]
+# The whole pipeline runs where Pod Security "restricted" is enforced.
+pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
 
 
 class PodWatch:
@@ -73,12 +44,6 @@ class PodWatch:
         self.process.terminate()
         self.process.wait()
         return self.most_alive
-
-
-def write_csv(path: Path, rows: int | None = None) -> str:
-    frame = breast_cancer_frame()
-    (frame if rows is None else frame.head(rows)).to_csv(path, index=False)
-    return f"file://{path}"
 
 
 def dataset_manifest(uri: str, min_rows: int = 100, refresh: str | None = None) -> str:
@@ -142,7 +107,7 @@ def test_a_sweep_trains_real_models_two_at_a_time_and_finds_the_best(crds, names
 
     assert final["phase"] == "Succeeded" and final["progress"] == "6/6"
     assert final["trials"] == {"total": 6, "pending": 0, "running": 0, "succeeded": 6, "failed": 0}
-    assert final["datasetDigest"] == data["digest"]
+    assert final["dataset"]["digest"] == data["digest"]
     best = final["bestTrial"]
     assert set(best["metrics"]) == {"roc_auc", "accuracy", "log_loss"}
     assert best["objectiveValue"] == best["metrics"]["roc_auc"] == max(s["objectiveValue"] for s in final["trialSummaries"])
@@ -214,7 +179,7 @@ def test_an_experiment_waits_while_its_dataset_fails_validation(crds, namespace,
     waiting = wait_for(lambda: (s := status(crds, namespace, "experiment", "flaky")).get("phase") == "Waiting" and s,
                        60, "the Experiment to wait")
     ready = condition(waiting, "Ready")
-    assert ready["reason"] == "DatasetNotReady"
+    assert ready["reason"] == "WaitingForDataset"
     assert "minRows: 40 rows; at least 100 required" in ready["message"]
     assert get_json(crds, namespace, "jobs", "-l", "mlops.dev/experiment=flaky")["items"] == []
 
@@ -233,7 +198,7 @@ def test_deleting_an_experiment_deletes_its_jobs_and_pods(crds, namespace, opera
 
 def test_new_data_starts_a_new_run_with_the_trigger(crds, namespace, operator, tmp_path):
     csv = tmp_path / "growing.csv"
-    apply(crds, namespace, dataset_manifest(write_csv(csv, rows=200), refresh="3s"))
+    apply(crds, namespace, dataset_manifest(write_csv(csv, rows=200), refresh="1m"))
     operator.start()
     apply(crds, namespace, FLAKY.replace("maxTrials: 4", "maxTrials: 1").replace("parallelism: 2", "parallelism: 1")
           .replace("values: [0, 1, 2, 3]", "values: [3]")
@@ -246,7 +211,7 @@ def test_new_data_starts_a_new_run_with_the_trigger(crds, namespace, operator, t
                       "a second run on the new data")
     assert [r["run"] for r in second["runs"]] == [1, 2]
     assert second["runs"][0]["datasetDigest"] != second["runs"][1]["datasetDigest"]
-    assert second["datasetDigest"] == status(crds, namespace, "dataset", "cancer")["digest"]
+    assert second["dataset"]["digest"] == status(crds, namespace, "dataset", "cancer")["digest"]
     assert second["runs"][1]["bestValue"] == 3
     assert any(r == "NewData" for r, _ in events(crds, namespace, "cancer"))
 
@@ -275,7 +240,7 @@ def test_killing_the_operator_mid_sweep_loses_nothing_and_duplicates_nothing(crd
     assert sorted(j["metadata"]["name"] for j in jobs) == [f"slow-r1-t{i}" for i in range(6)]
     assert final["trials"] == {"total": 6, "pending": 0, "running": 0, "succeeded": 6, "failed": 0}
     assert final["bestTrial"]["name"] == "slow-r1-t5" and final["bestTrial"]["objectiveValue"] == 7
-    assert all("mlops.dev/result" in j["metadata"]["annotations"] for j in jobs)
+    assert sorted(final["trialResults"]) == [str(i) for i in range(6)]
 
 
 def test_killing_the_operator_during_validation_validates_once(crds, namespace, operator, tmp_path):

@@ -1,0 +1,84 @@
+"""Manifests and reads shared by the tests that run Datasets and Experiments through the operator."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from support import get_json
+
+from mlops_operator.runtime.examples.common import breast_cancer_frame
+
+
+def apply(cluster, namespace, manifest: str | dict[str, Any]) -> None:
+    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
+    cluster.kubectl("apply", "-f", "-", namespace=namespace, input=text)
+
+
+def status(cluster, namespace, kind, name) -> dict:
+    return get_json(cluster, namespace, kind, name).get("status") or {}
+
+
+def condition(status_: dict, kind: str) -> dict:
+    return next((c for c in status_.get("conditions") or [] if c["type"] == kind), {})
+
+
+def phase_is(cluster, namespace, kind, name, *phases):
+    """The object's status once its phase is one of phases, else None (for wait_for)."""
+    current = status(cluster, namespace, kind, name)
+    return current if current.get("phase") in phases else None
+
+
+def experiment_finished(cluster, namespace, name):
+    return phase_is(cluster, namespace, "experiment", name, "Succeeded", "Failed")
+
+
+def events(cluster, namespace, name) -> list[tuple[str, str]]:
+    items = get_json(cluster, namespace, "events", "--field-selector", f"involvedObject.name={name}")["items"]
+    return [(e["reason"], e["message"]) for e in items]
+
+
+def write_csv(path: Path, rows: int | None = None) -> str:
+    frame = breast_cancer_frame()
+    (frame if rows is None else frame.head(rows)).to_csv(path, index=False)
+    return f"file://{path}"
+
+
+def dataset(name: str, uri: str, min_rows: int = 100, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "mlops.dev/v1alpha1", "kind": "Dataset", "metadata": {"name": name},
+        "spec": {"source": {"uri": uri}, "format": "csv",
+                 "schema": {"columns": [{"name": "mean_radius", "type": "float", "nullable": False},
+                                        {"name": "target", "type": "integer", "nullable": False}], "target": "target"},
+                 "validation": {"minRows": min_rows},
+                 "splits": {"train": 0.75, "test": 0.25, "seed": 1}, **spec},
+    }
+
+
+def script_trainer(code: str) -> dict[str, Any]:
+    """A trainer that runs `code`; PARAM_X holds the trial's x."""
+    return {"image": "python:3.11", "command": ["python", "-c"], "args": [code]}
+
+
+REPORT_X = "import os; from mlops_operator.runtime import report; report({'score': float(os.environ['PARAM_X'])})"
+SLEEP = "import time; time.sleep(600)"
+
+
+def experiment(name: str, dataset_name: str, trainer: dict[str, Any] | None = None, values=(1, 2),
+               parallelism: int = 1, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "mlops.dev/v1alpha1", "kind": "Experiment", "metadata": {"name": name},
+        "spec": {"datasetRef": {"name": dataset_name}, "trainer": trainer or script_trainer(REPORT_X),
+                 "search": {"parameters": {"x": {"values": list(values)}}, "maxTrials": len(values),
+                            "parallelism": parallelism},
+                 "objective": {"metric": "score", "goal": "maximize"}, **spec},
+    }
+
+
+def jobs_of(cluster, namespace, kind: str, name: str) -> list[dict[str, Any]]:
+    owner = get_json(cluster, namespace, kind, name)["metadata"]["uid"]
+    return get_json(cluster, namespace, "jobs", "-l", f"mlops.dev/owner-uid={owner}")["items"]
+
+
+def as_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)
