@@ -1,19 +1,30 @@
-.PHONY: demo test unit cluster-up cluster-down crds
+.PHONY: help demo test unit verify cluster-up cluster-down crds docs
+
+PY = bash -c 'source hack/python-env.sh && "$$@"' --
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 demo:  ## The main job on the local cluster (as far as built)
 	hack/demo.sh
 
-test:  ## Everything: installs, builds the control plane, starts and stops the local cluster
+test:  ## Everything: verify, then installs, builds the control plane, starts and stops the local cluster
 	hack/test.sh
 
 unit:  ## Pure logic only: no cluster, no control-plane build
-	bash -c 'source hack/python-env.sh && python -m pytest tests/unit'
+	$(PY) python -m pytest tests/unit
 
-cluster-up:  ## A local cluster for the shell; then: eval "$$(python3 hack/localcluster.py env)"
+verify:  ## CRD and API docs drift, ruff, the import-layer contract (no cluster needed)
+	$(PY) hack/verify.sh
+
+cluster-up:  ## A local cluster for the shell (then: eval the output of python3 hack/localcluster.py env)
 	bash -c 'source hack/system-deps.sh && source hack/python-env.sh && python hack/localcluster.py up'
 
-cluster-down:
-	bash -c 'source hack/python-env.sh && python hack/localcluster.py down'
+cluster-down:  ## Stop the local cluster; fails loudly if anything is left
+	$(PY) python hack/localcluster.py down
 
 crds:  ## Regenerate crds/ from the API models
-	bash -c 'source hack/python-env.sh && python -m mlops_operator.api.crdgen crds/'
+	$(PY) python -m mlops_operator.api.crdgen crds/
+
+docs:  ## Regenerate docs/api.md from the API models and the examples
+	$(PY) python -m mlops_operator.api.docgen docs/api.md

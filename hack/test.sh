@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (outside the repository), builds the control
+# The test command: installs what the tests need (outside the repository), runs the checks that
+# need no cluster (hack/verify.sh: drift, lint, import layers) first, builds the control
 # plane from pinned Go modules (cached), and runs every test layer. The pytest session starts the
 # local cluster and stops it at the end; USE_EXISTING_CLUSTER=true uses KUBECONFIG's instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/system-deps.sh
 source hack/python-env.sh
+hack/verify.sh
 hack/build-control-plane.sh >/dev/null
 exec python -m pytest tests "$@"

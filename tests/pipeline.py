@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from support import get_json
 
 from mlops_operator.runtime.examples.common import breast_cancer_frame
+
+from support import get_json
 
 
 def apply(cluster, namespace, manifest: str | dict[str, Any]) -> None:

@@ -6,8 +6,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -34,14 +35,14 @@ def free_port() -> int:
 class OperatorProcess:
     """`python -m mlops_operator -n NAMESPACE` as a user runs it, with its output in a file."""
 
-    def __init__(self, cluster, namespace: str, log_path: Path):
+    def __init__(self, cluster, namespace: str, log_path: Path, *args: str):
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mlops_operator", "-n", namespace,
              "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
              # Refresh intervals (at least 1m in the API) pass twenty times faster in tests.
-             "--refresh-scale", "0.05"],
+             "--refresh-scale", "0.05", *args],
             env={**cluster.env, "PYTHONUNBUFFERED": "1"}, stdout=self.log, stderr=subprocess.STDOUT,
         )
 
@@ -71,8 +72,9 @@ class OperatorRunner:
         self.cluster, self.namespace, self.folder = cluster, namespace, folder
         self.started: list[OperatorProcess] = []
 
-    def start(self) -> OperatorProcess:
-        operator = OperatorProcess(self.cluster, self.namespace, self.folder / f"operator-{len(self.started)}.log")
+    def start(self, *args: str) -> OperatorProcess:
+        operator = OperatorProcess(self.cluster, self.namespace, self.folder / f"operator-{len(self.started)}.log",
+                                   *args)
         self.started.append(operator)
         return operator
 

@@ -1,6 +1,7 @@
 """The operator, started by the test (so a test can kill and restart it), in the test's namespace."""
 
 import pytest
+
 from support import OperatorRunner
 
 

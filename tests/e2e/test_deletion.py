@@ -4,7 +4,8 @@ the CRDs go within seconds (no finalizer is ever added)."""
 from pathlib import Path
 
 import pytest
-from pipeline import (SLEEP, apply, dataset, experiment, jobs_of, phase_is, script_trainer, status, write_csv)
+
+from pipeline import SLEEP, apply, dataset, experiment, jobs_of, phase_is, script_trainer, status, write_csv
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]

@@ -2,6 +2,7 @@
 Experiments, through validation and training."""
 
 import pytest
+
 from pipeline import apply, dataset, experiment, experiment_finished, jobs_of, phase_is, write_csv
 from support import get_json, wait_for
 

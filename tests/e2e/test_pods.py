@@ -7,8 +7,20 @@ import hashlib
 import json
 
 import pytest
-from pipeline import (SLEEP, apply, condition, dataset, events, experiment, experiment_finished, jobs_of, phase_is,
-                      script_trainer, status, write_csv)
+
+from pipeline import (
+    apply,
+    condition,
+    dataset,
+    events,
+    experiment,
+    experiment_finished,
+    jobs_of,
+    phase_is,
+    script_trainer,
+    status,
+    write_csv,
+)
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]

@@ -2,8 +2,20 @@
 a run stops and goes on with its Dataset, and status tells the truth about its generation."""
 
 import pytest
-from pipeline import (SLEEP, apply, condition, dataset, experiment, experiment_finished, jobs_of, phase_is,
-                      script_trainer, status, write_csv)
+
+from pipeline import (
+    SLEEP,
+    apply,
+    condition,
+    dataset,
+    experiment,
+    experiment_finished,
+    jobs_of,
+    phase_is,
+    script_trainer,
+    status,
+    write_csv,
+)
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]

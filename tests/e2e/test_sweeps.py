@@ -5,6 +5,7 @@ import subprocess
 import threading
 
 import pytest
+
 from pipeline import apply, condition, events, experiment_finished, status, write_csv
 from support import get_json, wait_for
 

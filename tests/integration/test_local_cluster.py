@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import wait_for
 
 import localcluster
+from support import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -5,9 +5,9 @@ import time
 import urllib.request
 
 import pytest
-from support import get_json, wait_for
 
 import localcluster
+from support import get_json, wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -1,13 +1,13 @@
 """Kubernetes objects as the API server returns them, for the pure decisions' tests."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops_operator import labels
 from mlops_operator.logic.jobs import job_facts
 from mlops_operator.resources.meta import Meta, format_time
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 NAMESPACE = "ns"
 
 

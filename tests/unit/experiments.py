@@ -6,15 +6,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from builders import NOW, job, meta, pod
-
+from mlops_operator.api.dataset import DatasetSpec
 from mlops_operator.api.experiment import ExperimentSpec
 from mlops_operator.logic.experiment.dataset import DatasetView
 from mlops_operator.logic.experiment.plan import ExperimentWorld, plan
 from mlops_operator.logic.jobs import job_facts
 from mlops_operator.logic.patch import applied
 from mlops_operator.logic.plan import Plan
-from mlops_operator.api.dataset import DatasetSpec
+
+from builders import NOW, job, meta, pod
 
 DIGEST = "sha256:" + "a" * 64
 NEW_DIGEST = "sha256:" + "b" * 64

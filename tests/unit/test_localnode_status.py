@@ -2,8 +2,16 @@
 
 import pytest
 
-from localnode.status import (RUNNING, TERMINATED, ContainerRecord, PodFailure, PodRecord, phase, pod_status,
-                              truncate_message)
+from localnode.status import (
+    RUNNING,
+    TERMINATED,
+    ContainerRecord,
+    PodFailure,
+    PodRecord,
+    phase,
+    pod_status,
+    truncate_message,
+)
 
 
 def container(state="waiting", exit_code=None, ready=False, restarts=0):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_operator.runtime import ResultTooLarge, report
 from mlops_operator.api.dataset import Splits
+from mlops_operator.runtime import ResultTooLarge, report
 from mlops_operator.runtime.data import content_digest, source_files, split_frame
 from mlops_operator.runtime.validate import check, result_fields
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_operator.api.crdgen import main as crdgen_main, rendered_files
+from mlops_operator.api.crdgen import main as crdgen_main
+from mlops_operator.api.crdgen import rendered_files
 from mlops_operator.api.kinds import KINDS
 
 REPO = Path(__file__).resolve().parents[3]

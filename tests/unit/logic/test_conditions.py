@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from builders import NOW
 
 from mlops_operator.logic.conditions import FALSE, TRUE, UNKNOWN, Observation, Progress, set_condition, standing
+
+from builders import NOW
 
 READY = Observation("Ready", TRUE, "Done", "all good")
 

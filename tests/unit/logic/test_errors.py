@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from builders import NOW, condition
-
 from mlops_operator.api.vocabulary import CommonReason
 from mlops_operator.logic.errors import failure_report
 from mlops_operator.logic.patch import applied
+
+from builders import NOW, condition
 
 
 def test_a_failure_reaches_ready_with_reconciling_or_stalled():

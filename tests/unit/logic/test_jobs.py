@@ -3,10 +3,19 @@
 from datetime import timedelta
 
 import pytest
-from builders import NOW, job, pod
 
-from mlops_operator.logic.jobs import (Blocker, job_blocker, job_facts, latest_termination, pod_blocker, podless_jobs,
-                                       refused_creation, settled)
+from mlops_operator.logic.jobs import (
+    Blocker,
+    job_blocker,
+    job_facts,
+    latest_termination,
+    pod_blocker,
+    podless_jobs,
+    refused_creation,
+    settled,
+)
+
+from builders import NOW, job, pod
 
 
 @pytest.mark.parametrize("state, finished, succeeded, occupying", [

@@ -4,11 +4,12 @@ checks (tests/unit/kstatus.py). Statuses come from the controllers' own plans.""
 import json
 
 import pytest
+
+from mlops_operator.api.crdgen import crd_for
+from mlops_operator.api.kinds import KINDS
+
 from experiments import Sweep, dataset, spec
 from kstatus import CURRENT, FAILED, IN_PROGRESS, TERMINATING, compute
-
-from mlops_operator.api.kinds import KINDS
-from mlops_operator.api.crdgen import crd_for
 
 
 def experiment(scenario: str) -> Sweep:

@@ -4,11 +4,12 @@ malformed result never freezes an object, and nothing unencodable or unbounded r
 import json
 
 import pytest
-from builders import job
 
 from mlops_operator.logic.jobs import Termination, job_facts
 from mlops_operator.logic.patch import encodable
 from mlops_operator.logic.results import judge_trial, judge_validation
+
+from builders import job
 
 SUCCEEDED_JOB = job_facts(job("t", "o", state="complete"))
 FAILED_JOB = job_facts(job("t", "o", state="failed", reason="BackoffLimitExceeded",

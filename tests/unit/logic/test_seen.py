@@ -1,9 +1,9 @@
 """Kinds without a controller yet record that they were seen, once per generation."""
 
-from builders import NOW, condition
-
 from mlops_operator.logic.patch import applied
 from mlops_operator.logic.seen import plan
+
+from builders import NOW, condition
 
 
 def test_seen_writes_once_per_generation():

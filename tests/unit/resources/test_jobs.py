@@ -2,11 +2,11 @@
 
 import json
 
-from builders import meta
-
 from mlops_operator.api.dataset import DatasetSpec
 from mlops_operator.api.experiment import ExperimentSpec
 from mlops_operator.resources.jobs import trial_job, validation_job
+
+from builders import meta
 
 EXPERIMENT = ExperimentSpec.model_validate({
     "datasetRef": {"name": "data"},

@@ -165,7 +165,8 @@ class Splits(ApiModel):
             cel(
                 "(has(self.train) && has(self.test)) || (has(self.train) ? self.train : 0.0)"
                 " + (has(self.test) ? self.test : 0.0) + (has(self.validation) ? self.validation : 0.0) < 1.0",
-                "splits must leave a share for train and test: give both, or let the given fractions sum to less than 1",
+                "splits must leave a share for train and test: give both, "
+                "or let the given fractions sum to less than 1",
             ),
         )
     )
@@ -241,7 +242,8 @@ class DatasetSpec(ApiModel):
         return DataSpec(source=self.source, format=self.format, schema=self.schema_, splits=self.splits.resolved())
 
     def validator_input(self) -> ValidatorInput:
-        rules_only = ValidationRules.model_validate(self.validation.model_dump(include=set(ValidationRules.model_fields)))
+        checks = set(ValidationRules.model_fields)
+        rules_only = ValidationRules.model_validate(self.validation.model_dump(include=checks))
         return ValidatorInput(**self.data_spec().model_dump(by_alias=False), validation=rules_only)
 
 

@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from .vocabulary import DeploymentPhase
 from .common import ApiModel, Duration, Name, ResourceRequirements, StatusBase, cel, rules
 from .experiment import STAGES
+from .vocabulary import DeploymentPhase
 
 RUNTIME_IMAGE = "ghcr.io/mlops-operator/runtime:latest"
 

@@ -162,7 +162,8 @@ class ExperimentSpec(ApiModel):
     dataset_ref: DatasetRef
     trainer: Container
     artifact_root: Annotated[str, Field(max_length=1024)] | None = None
-    """Where trials save their models: each trial gets MLOPS_ARTIFACT_URI=<artifactRoot>/<experiment>/r<run>-t<trial>/model.joblib."""
+    """Where trials save their models: each trial gets
+    MLOPS_ARTIFACT_URI=<artifactRoot>/<experiment>/r<run>-t<trial>/model.joblib."""
     search: Search
     objective: Objective
     trial_policy: TrialPolicy = Field(default_factory=TrialPolicy)

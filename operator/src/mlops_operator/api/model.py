@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from .vocabulary import ModelPhase
 from .common import ApiModel, Container, DnsLabel, FreeForm, Name, StatusBase, cel, rules
 from .experiment import STAGES
+from .vocabulary import ModelPhase
 
 ARTIFACT_FORMATS = ("sklearn", "onnx", "custom")
 SPLITS = ("train", "test", "validation")

@@ -69,7 +69,9 @@ class DatasetEvent(Term):
 
 
 class ExperimentPhase(Term):
-    WAITING = "Waiting", "No trial can start: the Dataset is missing, not Ready or changed; the Ready message says which."
+    WAITING = "Waiting", (
+        "No trial can start: the Dataset is missing, not Ready or changed; the Ready message says which."
+    )
     RUNNING = "Running", "Trials of the current run are running or about to start."
     SUCCEEDED = "Succeeded", "Every trial of the current run finished and at least one succeeded."
     FAILED = "Failed", "Every trial of the current run finished and all of them failed."
@@ -121,9 +123,13 @@ class TrialReason(Term):
     OBJECTIVE_MISSING = "ObjectiveMissing", "The trainer reported metrics but not the objective metric."
     OBJECTIVE_NOT_FINITE = "ObjectiveNotFinite", "The objective was NaN, infinite or not a number."
     DATASET_CHANGED = "DatasetChanged", "The trainer read data with another digest than the run pinned."
-    MALFORMED_RESULT = "MalformedResult", "The termination message is not a result document; the message says what is wrong."
+    MALFORMED_RESULT = "MalformedResult", (
+        "The termination message is not a result document; the message says what is wrong."
+    )
     OOM_KILLED = "OOMKilled", "The trainer was killed for exceeding its memory limit."
-    BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded", "The trainer failed more often than trialPolicy.backoffLimit allows."
+    BACKOFF_LIMIT_EXCEEDED = "BackoffLimitExceeded", (
+        "The trainer failed more often than trialPolicy.backoffLimit allows."
+    )
     DEADLINE_EXCEEDED = "DeadlineExceeded", "The trial ran longer than trialPolicy.activeDeadlineSeconds."
     JOB_FAILED = "JobFailed", "The trial's Job failed for another reason; the message has Kubernetes' words."
 

@@ -15,7 +15,8 @@ async def post(kube: Kube, owner: Meta, event: Event) -> None:
     try:
         await kube.post_event(owner, event)
     except (KubeError, OSError) as error:
-        log.warning("%s %s/%s: could not post Event %s: %s", owner.kind, owner.namespace, owner.name, event.reason, error)
+        log.warning("%s %s/%s: could not post Event %s: %s", owner.kind, owner.namespace, owner.name, event.reason,
+                    error)
 
 
 async def apply(kube: Kube, owner: Meta, plan: Plan) -> None:

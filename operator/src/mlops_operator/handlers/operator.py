@@ -121,7 +121,8 @@ async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid
 async def job_settled(namespace: str, meta: dict[str, Any], **_: Any) -> None:
     """A finished or deleted Job frees a slot and carries a result: its owner takes another look."""
     for owner in meta.get("ownerReferences") or []:
-        if owner.get("controller") and owner.get("kind") in _runtime.queues and owner.get("apiVersion") == f"{GROUP}/{VERSION}":
+        ours = owner.get("apiVersion") == f"{GROUP}/{VERSION}" and owner.get("kind") in _runtime.queues
+        if owner.get("controller") and ours:
             _runtime.queues[owner["kind"]].add((namespace, owner["name"]))
 
 

@@ -7,7 +7,7 @@ from lightkube import operators
 
 from .. import labels
 from ..kube.client import Kube
-from ..logic.jobs import JobFacts, job_facts, pods_by_job, podless_jobs
+from ..logic.jobs import JobFacts, job_facts, podless_jobs, pods_by_job
 from ..resources.meta import Meta, owned_by
 
 FINISHED_PHASES = ["Succeeded", "Failed"]

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -61,7 +61,7 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
     """Returns when to look again; raises (after saying so on the object) to be retried with back-off."""
     observed = None
     try:
-        observed = await controller.gather(kube, key, datetime.now(timezone.utc))
+        observed = await controller.gather(kube, key, datetime.now(UTC))
         if observed is None:
             return None
         plan = controller.plan(observed.world)
@@ -86,7 +86,7 @@ async def _report(kube: Kube, controller: Controller, key: Key, observed: Observ
         else:
             meta, status = observed.meta, observed.status
         patch, events = failure_report(status, meta.generation, reason, message[:2048], stalled,
-                                       datetime.now(timezone.utc))
+                                       datetime.now(UTC))
         if patch:
             await kube.patch_status(meta, patch)
         for event in events:

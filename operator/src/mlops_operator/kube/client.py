@@ -5,7 +5,7 @@ are posted; nothing here writes a user's spec."""
 import json
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -122,8 +122,10 @@ class Kube:
             raise _error(error) from None
 
     async def post_event(self, regarding: Meta, event: Event) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        message = event.message if len(event.message) <= EVENT_MESSAGE_LIMIT else event.message[:EVENT_MESSAGE_LIMIT - 1] + "…"
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        message = event.message
+        if len(message) > EVENT_MESSAGE_LIMIT:
+            message = message[:EVENT_MESSAGE_LIMIT - 1] + "…"
         manifest = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"generateName": f"{regarding.name[:60].rstrip('.-')}.", "namespace": regarding.namespace},

@@ -43,7 +43,9 @@ def set_condition(conditions: Sequence[Condition], observation: Observation, gen
     """
     previous = next((c for c in conditions if c.get("type") == observation.type), None)
     changed_status = previous is None or previous.get("status") != observation.status
-    message = observation.message if len(observation.message) <= MAX_MESSAGE else observation.message[:MAX_MESSAGE - 1] + "…"
+    message = observation.message
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE - 1] + "…"
     updated = {
         "type": observation.type,
         "status": observation.status,
@@ -69,7 +71,8 @@ def standing(conditions: Sequence[Condition], ready: Observation, progress: Prog
              now: datetime, *others: Observation) -> list[Condition]:
     """Ready and the kind's own conditions, plus Reconciling or Stalled (carrying Ready's reason and
     message) as progress says; the one that does not apply is removed."""
-    flags = {ConditionType.RECONCILING: progress is Progress.WORKING, ConditionType.STALLED: progress is Progress.STALLED}
+    flags = {ConditionType.RECONCILING: progress is Progress.WORKING,
+             ConditionType.STALLED: progress is Progress.STALLED}
     kept = [c for c in conditions if flags.get(c.get("type"), True)]
     observations = [ready, *others]
     observations += [Observation(kind, TRUE, ready.reason, ready.message) for kind, on in flags.items() if on]

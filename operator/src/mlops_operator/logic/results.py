@@ -170,5 +170,6 @@ def judge_validation(job: JobFacts, termination: Termination | None) -> Validati
     failures = document.failed
     shown = "; ".join(f"{f.name}: {f.message}" for f in failures[:MAX_FAILURES_IN_MESSAGE])
     more = len(failures) - MAX_FAILURES_IN_MESSAGE
-    text = (shown + (f"; and {more} more" if more > 0 else "")) or "the validator reported failure without naming a check"
+    text = (shown + (f"; and {more} more" if more > 0 else "")) or (
+        "the validator reported failure without naming a check")
     return ValidationVerdict(DatasetReason.VALIDATION_FAILED, _short(text), document.digest, document.rows, columns)

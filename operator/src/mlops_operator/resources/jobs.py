@@ -3,9 +3,9 @@
 from typing import Any
 
 from .. import contract, labels
-from ..api.dataset import DataSpec, DatasetSpec
-from ..api.deployment import RUNTIME_IMAGE
 from ..api.common import Container
+from ..api.dataset import DatasetSpec, DataSpec
+from ..api.deployment import RUNTIME_IMAGE
 from ..api.experiment import ExperimentSpec
 from .meta import Meta, owner_reference
 from .names import label_value

@@ -2,7 +2,7 @@
 dict once, and the owner reference that ties a child to it."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -10,11 +10,11 @@ def parse_time(text: str | None) -> datetime | None:
     """A Kubernetes timestamp (RFC 3339, seconds or microseconds) as an aware datetime."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Meta:
         return cls(
             api_version=obj.get("apiVersion", ""), kind=obj.get("kind", ""), namespace=meta.get("namespace", ""),
             name=meta["name"], uid=meta.get("uid", ""), generation=meta.get("generation", 0),
-            created=parse_time(meta.get("creationTimestamp")) or datetime.fromtimestamp(0, timezone.utc),
+            created=parse_time(meta.get("creationTimestamp")) or datetime.fromtimestamp(0, UTC),
             deleting=bool(meta.get("deletionTimestamp")), labels=dict(meta.get("labels") or {}),
             annotations=dict(meta.get("annotations") or {}),
         )

@@ -33,7 +33,8 @@ def container(spec: Container, name: str, env: dict[str, str], args: list[str] |
     """The container: the operator's variables (escaped, so the kubelet passes them as written)
     first, the user's after them unless they reuse a name."""
     # An unset value and "" mean the same to Kubernetes; leaving it out keeps valueFrom alone.
-    user_env = [e.model_dump(by_alias=True, exclude_defaults=True, mode="json") for e in spec.env or [] if e.name not in env]
+    user_env = [e.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+                for e in spec.env or [] if e.name not in env]
     built: dict[str, Any] = {
         "name": name,
         "image": spec.image,

@@ -4,13 +4,14 @@ import json
 from datetime import timedelta
 
 import pytest
-from builders import NOW, condition, facts, job, meta, pod
-from kstatus import CURRENT, FAILED, IN_PROGRESS, compute
 
 from mlops_operator import labels
 from mlops_operator.api.dataset import DatasetSpec
 from mlops_operator.logic.dataset.plan import DatasetWorld, plan
 from mlops_operator.logic.patch import applied
+
+from builders import NOW, condition, facts, job, meta, pod
+from kstatus import CURRENT, FAILED, IN_PROGRESS, compute
 
 SPEC = {"source": {"uri": "file:///data/cancer.csv"}, "format": "csv"}
 DIGEST = "sha256:" + "a" * 64

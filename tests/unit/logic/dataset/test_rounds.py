@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from builders import NOW, facts, job
-
 from mlops_operator import labels
 from mlops_operator.logic.dataset.rounds import due_round, rounds, seconds_until_next_round
+
+from builders import NOW, facts, job
 
 
 def test_rounds_advance_with_the_interval_since_creation():

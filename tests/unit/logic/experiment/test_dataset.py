@@ -1,9 +1,10 @@
 """What an Experiment reads of its Dataset, and when a run may use it."""
 
 import pytest
-from experiments import DATA, DIGEST, NEW_DIGEST, dataset
 
 from mlops_operator.logic.experiment.dataset import DatasetView, why_unusable
+
+from experiments import DATA, DIGEST, NEW_DIGEST, dataset
 
 
 def body(status, generation=1, spec=DATA):

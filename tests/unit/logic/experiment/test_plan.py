@@ -1,11 +1,12 @@
 """An Experiment's decisions, played step by step as the cluster would."""
 
 import pytest
+
+from mlops_operator.logic.experiment.plan import plan
+
 from builders import condition, pod
 from experiments import DIGEST, NEW_DIGEST, Sweep, dataset, spec
 from kstatus import CURRENT, FAILED, IN_PROGRESS, compute
-
-from mlops_operator.logic.experiment.plan import plan
 
 
 def kstatus(sweep: Sweep):

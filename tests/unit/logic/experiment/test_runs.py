@@ -1,10 +1,11 @@
 """Runs: what identifies one, and when a new one is due."""
 
 import pytest
-from experiments import DIGEST, NEW_DIGEST, dataset, spec
 
 from mlops_operator.api.experiment import ExperimentSpec, PinnedDataset
 from mlops_operator.logic.experiment.runs import RunState, spec_hash, wanted_run
+
+from experiments import DIGEST, NEW_DIGEST, dataset, spec
 
 
 def parsed(**changes):

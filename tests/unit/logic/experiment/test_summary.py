@@ -3,8 +3,7 @@
 import pytest
 
 from mlops_operator.api.experiment import TrialResult
-from mlops_operator.logic.experiment.summary import (best_index, best_trial, counts, run_record, summaries,
-                                                     with_record)
+from mlops_operator.logic.experiment.summary import best_index, best_trial, counts, run_record, summaries, with_record
 from mlops_operator.logic.results import Outcome
 
 

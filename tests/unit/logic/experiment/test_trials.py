@@ -1,10 +1,18 @@
 """Trial Jobs: which run they belong to, which go, which start, what blocks them."""
 
-from builders import facts, job, pod
-
 from mlops_operator import labels
-from mlops_operator.logic.experiment.trials import (blockers, free_slots, new_outcomes, of_run, superseded, to_start,
-                                                    trial_jobs, unrecorded_finished)
+from mlops_operator.logic.experiment.trials import (
+    blockers,
+    free_slots,
+    new_outcomes,
+    of_run,
+    superseded,
+    to_start,
+    trial_jobs,
+    unrecorded_finished,
+)
+
+from builders import facts, job, pod
 
 
 def trial(run, index, state="running", params='{"x": 1}'):

@@ -10,7 +10,7 @@ from ...resources.jobs import validation_job
 from ...resources.meta import Meta
 from ...resources.names import validation_name
 from ..durations import parse_duration
-from ..jobs import Blocker, JobFacts, STARTUP_GRACE_SECONDS, job_blocker, latest_termination
+from ..jobs import STARTUP_GRACE_SECONDS, Blocker, JobFacts, job_blocker, latest_termination
 from ..patch import merge_patch
 from ..plan import Creation, Deletion, Plan
 from ..results import judge_validation
@@ -92,4 +92,5 @@ def plan(world: DatasetWorld) -> Plan:
     else:
         desired, events = says.restated(status, generation, world.now), []
     return Plan(create=create, delete=[Deletion("batch/v1", "Job", name) for name in seen.stale],
-                status=merge_patch(status, desired), events=events, requeue_after=look_again_in(world, seen, bool(create)))
+                status=merge_patch(status, desired), events=events,
+                requeue_after=look_again_in(world, seen, bool(create)))

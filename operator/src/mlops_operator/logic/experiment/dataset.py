@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...api.dataset import DataSpec, DatasetSpec
+from ...api.dataset import DatasetSpec, DataSpec
 from ...api.vocabulary import ConditionType, ExperimentReason
 from ..conditions import condition
 

@@ -67,7 +67,8 @@ def choose_run(world: ExperimentWorld, state: RunState, current_hash: str) -> tu
     if because and why_unusable(world.dataset, None) is None:
         sweep = trial_parameters(world.spec.search)
         pinned = pinned_dataset(world.dataset).model_dump(mode="json", by_alias=True, exclude_none=True)
-        return Run(state.number + 1, current_hash, pinned, len(sweep), format_time(world.now), {}, sweep, because), because
+        started = format_time(world.now)
+        return Run(state.number + 1, current_hash, pinned, len(sweep), started, {}, sweep, because), because
     sweep = trial_parameters(world.spec.search) if state.spec_hash == current_hash else None
     return Run(state.number, state.spec_hash, world.status.get("dataset"), state.total,
                world.status.get("startedAt"), dict(state.results), sweep), because
@@ -118,7 +119,8 @@ def judge(world: ExperimentWorld, run: Run) -> Sweep:
     return Sweep(world, run, jobs, current, outcomes, results)
 
 
-def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None) -> tuple[list[int], list[Creation], list[str]]:
+def trial_changes(sweep: Sweep, current_hash: str,
+                  waiting: tuple | None) -> tuple[list[int], list[Creation], list[str]]:
     """Jobs of older runs go; the run's next trials start while it trains the current spec, its data
     is usable and parallelism has room. Returns the trials starting, their Jobs, the Jobs to delete."""
     run, spec = sweep.run, sweep.world.spec
@@ -184,7 +186,8 @@ def status_of(sweep: Sweep, state: RunState, current_hash: str, judged: Verdict,
         "run": run.number, "specHash": run.spec_hash, "dataset": run.pinned,
         "progress": f"{tally['succeeded'] + tally['failed']}/{run.total}", "trials": tally, "bestTrial": best,
         "startedAt": run.started_at, "completedAt": completed_at,
-        "trialResults": {str(i): r.model_dump(mode="json", exclude_none=True) for i, r in sorted(sweep.results.items())},
+        "trialResults": {str(i): r.model_dump(mode="json", exclude_none=True)
+                         for i, r in sorted(sweep.results.items())},
         "trialSummaries": summary.summaries(sweep.results, unfinished, blocked, sweep.outcomes,
                                             [] if run.because else status.get("trialSummaries") or [],
                                             world.spec.objective.goal, sweep.name_of, sweep.parameters_of),

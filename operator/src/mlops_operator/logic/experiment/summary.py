@@ -58,7 +58,8 @@ def best_trial(index: int | None, previous: dict[str, Any] | None, outcomes: dic
 
 def summaries(results: dict[int, TrialResult], unfinished: list[int], blocked: dict[int, Blocker],
               outcomes: dict[int, Outcome], previous: list[dict[str, Any]], goal: str,
-              name_of: Callable[[int], str], parameters_of: Callable[[int], dict[str, Any] | None]) -> list[dict[str, Any]]:
+              name_of: Callable[[int], str],
+              parameters_of: Callable[[int], dict[str, Any] | None]) -> list[dict[str, Any]]:
     """At most 30 entries whatever the sweep's size: the 10 best succeeded, the 10 latest failed
     and the 10 first unfinished trials, in index order."""
     earlier = {s.get("index"): s for s in previous}
