@@ -29,6 +29,8 @@ eval "$(python hack/localcluster.py env --state-dir "$state_dir")"
 kubectl apply --server-side -f crds/ >/dev/null
 kubectl wait --for=condition=Established -f crds/ --timeout=60s >/dev/null
 kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# The pipeline runs where Pod Security "restricted" is enforced, as on a hardened cluster.
+kubectl label namespace "$namespace" --overwrite pod-security.kubernetes.io/enforce=restricted >/dev/null
 
 python -m mlops_operator.runtime.examples.write_data "$data"
 python -m mlops_operator -n "$namespace" --liveness http://127.0.0.1:18080/healthz >"$state_dir/operator.log" 2>&1 &

@@ -5,7 +5,7 @@ import sys
 
 import kopf
 
-from .handlers.operator import SETTINGS
+from .handlers.operator import SETTINGS  # importing it registers the kopf handlers
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -26,8 +26,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
-    from . import main as _registers_handlers  # noqa: F401
-
     kopf.configure(verbose=args.verbose, debug=args.debug)
     kopf.run(
         standalone=True,

@@ -20,7 +20,7 @@ def test_every_term_says_what_it_means(term):
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.kind)
 def test_each_kinds_phase_is_its_declared_vocabulary(kind):
-    phases = getattr(vocabulary, f"{kind.kind}Phase")
+    phases = kind.phases
     assert openapi_schema(kind.status)["properties"]["phase"]["enum"] == [str(p) for p in phases]
 
 
@@ -28,3 +28,8 @@ def test_terms_are_plain_strings_on_the_wire():
     import json
 
     assert json.dumps({"reason": vocabulary.DatasetReason.VALIDATION_PASSED}) == '{"reason": "ValidationPassed"}'
+
+
+def test_every_term_class_belongs_to_a_kind():
+    used = {kind.phases for kind in KINDS} | {t for kind in KINDS for t in kind.terms} | {vocabulary.ConditionType}
+    assert set(TERMS) == used

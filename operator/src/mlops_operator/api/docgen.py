@@ -4,6 +4,7 @@
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,12 +98,27 @@ def _examples(kind: Kind) -> str:
     return "\n\n".join(blocks)
 
 
+def _terms(title: str, terms) -> str:
+    rows = "\n".join(f"| `{term}` | {term.description} |" for term in terms)
+    return f"{title}:\n\n| value | meaning |\n|---|---|\n{rows}"
+
+
+def _vocabulary(kind: Kind) -> str:
+    """Phases, conditions, reasons and Events, from api/vocabulary.py: the words status uses."""
+    parts = [_terms("`status.phase`", kind.phases), _terms("Conditions", kind.conditions)]
+    for group in kind.terms:
+        title = " ".join(word for word in re.findall(r"[A-Z][a-z]*", group.__name__))
+        parts.append(_terms(f"{title} (`{group.__name__}`)", group))
+    return "\n\n".join(parts)
+
+
 def render() -> str:
     sections = [INTRO.format(short_names=", ".join(f"`{s}` ({k.kind})" for k in KINDS for s in k.short_names))]
     for kind in KINDS:
         sections.append(
             f"## {kind.kind}\n\n{kind.spec.__doc__}\n\n### Example\n\n{_examples(kind)}\n\n"
-            f"### spec\n\n{_table(kind.spec, 'spec')}\n\n### status\n\n{_table(kind.status, 'status')}\n"
+            f"### spec\n\n{_table(kind.spec, 'spec')}\n\n### status\n\n{_table(kind.status, 'status')}\n\n"
+            f"### Vocabulary\n\n{_vocabulary(kind)}\n"
         )
     return "\n".join(sections)
 

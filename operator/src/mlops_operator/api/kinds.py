@@ -9,6 +9,9 @@ from .dataset import DatasetSpec, DatasetStatus
 from .deployment import DeploymentSpec, DeploymentStatus
 from .experiment import ExperimentSpec, ExperimentStatus
 from .model import ModelSpec, ModelStatus
+from .vocabulary import (CommonReason, ConditionType, DatasetEvent, DatasetPhase, DatasetReason, DeploymentPhase,
+                         ExperimentEvent, ExperimentPhase, ExperimentReason, ModelPhase, RunPhase, SeenReason,
+                         Term, TrialPhase, TrialReason)
 
 CATEGORY = "mlops"
 
@@ -42,6 +45,9 @@ class Kind:
     spec: type[BaseModel]
     status: type[BaseModel]
     columns: tuple[PrinterColumn, ...]
+    phases: type[Term]
+    conditions: tuple[ConditionType, ...]
+    terms: tuple[type[Term], ...]  # the reasons and Events it may show, and its sub-vocabularies
 
     @property
     def singular(self) -> str:
@@ -67,6 +73,9 @@ DATASET = Kind(
         PrinterColumn("Source", ".spec.source.uri", priority=1),
         AGE,
     ),
+    phases=DatasetPhase,
+    conditions=(ConditionType.READY, ConditionType.VALIDATED, ConditionType.RECONCILING, ConditionType.STALLED),
+    terms=(DatasetReason, CommonReason, DatasetEvent),
 )
 
 EXPERIMENT = Kind(
@@ -86,6 +95,9 @@ EXPERIMENT = Kind(
         PrinterColumn("Dataset", ".spec.datasetRef.name", priority=1),
         AGE,
     ),
+    phases=ExperimentPhase,
+    conditions=(ConditionType.READY, ConditionType.SUCCEEDED, ConditionType.RECONCILING, ConditionType.STALLED),
+    terms=(ExperimentReason, CommonReason, ExperimentEvent, RunPhase, TrialPhase, TrialReason),
 )
 
 MODEL = Kind(
@@ -104,6 +116,9 @@ MODEL = Kind(
         PrinterColumn("Artifact", ".spec.artifact.uri", priority=1),
         AGE,
     ),
+    phases=ModelPhase,
+    conditions=(ConditionType.READY, ConditionType.RECONCILING),
+    terms=(SeenReason, CommonReason),
 )
 
 DEPLOYMENT = Kind(
@@ -122,6 +137,9 @@ DEPLOYMENT = Kind(
         PrinterColumn("URL", ".status.url", priority=1),
         AGE,
     ),
+    phases=DeploymentPhase,
+    conditions=(ConditionType.READY, ConditionType.RECONCILING),
+    terms=(SeenReason, CommonReason),
 )
 
 KINDS = (DATASET, EXPERIMENT, MODEL, DEPLOYMENT)

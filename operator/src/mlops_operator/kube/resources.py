@@ -30,7 +30,8 @@ class KubeResource:
 
 def _ours(kind: str, plural: str) -> KubeResource:
     model = create_namespaced_resource(GROUP, VERSION, kind, plural)
-    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch"), ("patch",))
+    # patch: kopf removes the finalizer earlier versions added; the operator itself patches status only.
+    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", "patch"), ("patch",))
 
 
 RESOURCES: dict[tuple[str, str], KubeResource] = {
