@@ -9,9 +9,23 @@ from .dataset import DatasetSpec, DatasetStatus
 from .deployment import DeploymentSpec, DeploymentStatus
 from .experiment import ExperimentSpec, ExperimentStatus
 from .model import ModelSpec, ModelStatus
-from .vocabulary import (CommonReason, ConditionType, DatasetEvent, DatasetPhase, DatasetReason, DeploymentPhase,
-                         ExperimentEvent, ExperimentPhase, ExperimentReason, ModelPhase, RunPhase, SeenReason,
-                         Term, TrialPhase, TrialReason)
+from .vocabulary import (
+    CommonReason,
+    ConditionType,
+    DatasetEvent,
+    DatasetPhase,
+    DatasetReason,
+    DeploymentPhase,
+    ExperimentEvent,
+    ExperimentPhase,
+    ExperimentReason,
+    ModelPhase,
+    RunPhase,
+    SeenReason,
+    Term,
+    TrialPhase,
+    TrialReason,
+)
 
 CATEGORY = "mlops"
 

@@ -15,7 +15,7 @@ def grid(parameters: dict[str, Parameter], max_trials: int) -> list[Parameters]:
     last name varying fastest), cut at max_trials."""
     names = sorted(parameters)
     axes = [parameters[name].values or parameters[name].choices or [] for name in names]
-    return [dict(zip(names, combo)) for combo in itertools.islice(itertools.product(*axes), max_trials)]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.islice(itertools.product(*axes), max_trials)]
 
 
 def _sample(parameter: Parameter, rng: random.Random) -> Any:
