@@ -70,3 +70,10 @@ def test_short_names_collide_with_no_resource_of_the_cluster(crds):
     theirs = {short for row in rows if "mlops.dev" not in row[-3] and len(row) == 5 for short in row[1].split(",")}
     assert not ours & theirs
     assert ours <= {short for row in rows if len(row) == 5 and "mlops.dev" in row[2] for short in row[1].split(",")}
+
+
+@pytest.mark.parametrize("splits", [{"validation": 0.1}, {"train": 0.9}, {"test": 0.3}, {"train": 0.6, "validation": 0.1}])
+def test_partial_splits_are_accepted(crds, namespace, splits):
+    dataset = {"apiVersion": "mlops.dev/v1alpha1", "kind": "Dataset", "metadata": {"name": "partial"},
+               "spec": {"source": {"uri": "file:///data/x.csv"}, "format": "csv", "splits": splits}}
+    crds.kubectl("apply", "-f", "-", namespace=namespace, input=yaml.safe_dump(dataset))

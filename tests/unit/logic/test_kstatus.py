@@ -53,3 +53,53 @@ def test_deletion_reads_terminating():
 
 def test_the_kstatus_port_is_json_clean():
     json.dumps(experiment("succeeded").status, allow_nan=False)
+
+
+def dataset_status(verdict: str | None, generation: int = 1):
+    import json as json_
+
+    from mlops_operator import labels
+    from mlops_operator.api.dataset import DatasetSpec
+    from mlops_operator.logic.dataset.plan import DatasetWorld, plan
+    from mlops_operator.logic.patch import applied
+
+    from builders import NOW, facts, job, meta, pod
+
+    documents = {"passed": {"passed": True, "digest": "sha256:aa", "metrics": {"rows": 3}},
+                 "failed": {"passed": False, "digest": "sha256:aa", "failed": [{"name": "minRows", "message": "3"}]},
+                 "broken": {"error": "cannot read"}}
+    jobs, pods = [], {}
+    if verdict:
+        jobs = [job("d-validate-g1-0", "uid-d", state="failed" if verdict == "broken" else "complete",
+                    labels_={labels.GENERATION: "1", labels.ROUND: "0"})]
+        pods = {"uid-d-validate-g1-0": [pod("uid-d-validate-g1-0", phase="Succeeded", terminated={
+            "exitCode": 0, "message": json_.dumps(documents[verdict])})]}
+    spec = DatasetSpec.model_validate({"source": {"uri": "file:///d.csv"}, "format": "csv"})
+    status = applied({"observedGeneration": 0}, plan(DatasetWorld(meta("Dataset", "d", "uid-d", 1), spec,
+                                                                  {"observedGeneration": 0}, facts(*jobs), NOW,
+                                                                  pods)).status)
+    if generation > 1:  # an edit: the new generation validates
+        status = applied(status, plan(DatasetWorld(meta("Dataset", "d", "uid-d", generation), spec, status,
+                                                   facts(*jobs), NOW, pods)).status)
+    return {"metadata": {"generation": generation}, "status": status}
+
+
+@pytest.mark.parametrize("verdict, generation, expected", [
+    (None, 1, (IN_PROGRESS, "R2")),  # Validating: a new object, not yet reflected
+    ("passed", 1, (CURRENT, "R5")),  # Ready
+    ("failed", 1, (FAILED, "R4")),  # Invalid: Stalled
+    ("broken", 1, (FAILED, "R4")),  # Error: Stalled
+    ("passed", 2, (IN_PROGRESS, "R2")),  # an edit being validated
+])
+def test_dataset_phases(verdict, generation, expected):
+    assert compute(dataset_status(verdict, generation)) == expected
+
+
+def test_model_and_deployment_read_in_progress_while_only_seen():
+    from mlops_operator.logic import seen
+    from mlops_operator.logic.patch import applied
+
+    from builders import NOW
+
+    status = applied({}, seen.plan({}, 1, "Pending", NOW).status)
+    assert compute({"metadata": {"generation": 1}, "status": status}) == (IN_PROGRESS, "R3")

@@ -1,0 +1,69 @@
+"""What a failing reconcile leaves behind: the error in status and one Event, then a retry."""
+
+import asyncio
+
+import pytest
+
+from mlops_operator.handlers.runner import Controller, Observed, reconcile
+from mlops_operator.kube.client import KubeError
+from mlops_operator.resources.meta import Meta
+
+from builders import condition
+
+BODY = {"apiVersion": "mlops.dev/v1alpha1", "kind": "Dataset",
+        "metadata": {"name": "d", "namespace": "ns", "uid": "u", "generation": 2,
+                     "creationTimestamp": "2026-11-26T12:00:00Z"}, "status": {"observedGeneration": 1}}
+
+
+class RecordingKube:
+    """Records the writes a reconcile makes; reads return BODY."""
+
+    def __init__(self):
+        self.patches, self.events = [], []
+
+    async def get(self, *_):
+        return BODY
+
+    async def patch_status(self, owner, patch):
+        self.patches.append(patch)
+
+    async def post_event(self, owner, event):
+        self.events.append(event)
+
+
+def failing(error):
+    async def gather(kube, key, now):
+        raise error
+
+    return Controller("Dataset", "mlops.dev/v1alpha1", gather, lambda world: None)
+
+
+@pytest.mark.parametrize("error, reason, stalled", [
+    (RuntimeError("a bug"), "ReconcileError", False),
+    (KubeError(422, 'Job.batch "x" is invalid: spec.template.spec.affinity'), "ChildRefused", True),
+    (KubeError(503, "etcd leader changed"), "ReconcileError", False),
+])
+def test_an_unexpected_error_reaches_status_and_one_event_then_is_retried(error, reason, stalled):
+    kube = RecordingKube()
+    with pytest.raises(type(error)):  # raised again: the work queue retries with back-off
+        asyncio.run(reconcile(failing(error), kube, ("ns", "d")))
+    (patch,) = kube.patches
+    ready = condition(patch, "Ready")
+    assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("False", reason, 2)
+    assert str(error.message if isinstance(error, KubeError) else error) in ready["message"]
+    assert bool(condition(patch, "Stalled")) is stalled
+    assert [e.reason for e in kube.events] == [reason]
+
+
+def test_the_error_report_uses_what_gather_read():
+    kube = RecordingKube()
+
+    async def gather(kube_, key, now):
+        return Observed(Meta.of(BODY), BODY["status"], "world")
+
+    def plan(world):
+        raise ValueError("a plan bug")
+
+    with pytest.raises(ValueError):
+        asyncio.run(reconcile(Controller("Dataset", "mlops.dev/v1alpha1", gather, plan), kube, ("ns", "d")))
+    assert "ValueError: a plan bug" in condition(kube.patches[0], "Ready")["message"]
