@@ -1,6 +1,7 @@
 """`python -m mlops_operator`: run the operator (kopf, standalone)."""
 
 import argparse
+import logging
 import sys
 
 import kopf
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
     kopf.configure(verbose=args.verbose, debug=args.debug)
+    if not (args.verbose or args.debug):
+        # One line per HTTP request and per handled watch event is noise; warnings still show.
+        for name in ("httpx", "httpx2", "kopf.objects"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     kopf.run(
         standalone=True,
         clusterwide=args.all_namespaces,

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 from lightkube.core.resource import NamespacedResource
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.batch_v1 import Job
-from lightkube.resources.core_v1 import Event, Pod
 
 from ..api.common import GROUP, VERSION
 from ..api.kinds import KINDS
@@ -28,17 +26,24 @@ class KubeResource:
         return self.api_version.rpartition("/")[0]
 
 
+def _generic(group: str, version: str, kind: str, plural: str) -> type[NamespacedResource]:
+    """Objects stay plain dicts both ways: no typed model checks a manifest before the API server
+    does (its refusal, in its words, is what status must show), and no conversion costs CPU."""
+    return create_namespaced_resource(group, version, kind, plural)
+
+
 def _ours(kind: str, plural: str) -> KubeResource:
-    model = create_namespaced_resource(GROUP, VERSION, kind, plural)
+    model = _generic(GROUP, VERSION, kind, plural)
     # patch: kopf removes the finalizer earlier versions added; the operator itself patches status only.
     return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", "patch"), ("patch",))
 
 
 RESOURCES: dict[tuple[str, str], KubeResource] = {
     **{(MLOPS_API_VERSION, k.kind): _ours(k.kind, k.plural) for k in KINDS},
-    ("batch/v1", "Job"): KubeResource("batch/v1", "Job", "jobs", Job, ("get", "list", "watch", "create", "delete")),
-    ("v1", "Pod"): KubeResource("v1", "Pod", "pods", Pod, ("list", "watch")),
-    ("v1", "Event"): KubeResource("v1", "Event", "events", Event, ("list", "create")),
+    ("batch/v1", "Job"): KubeResource("batch/v1", "Job", "jobs", _generic("batch", "v1", "Job", "jobs"),
+                                      ("get", "list", "watch", "create", "delete")),
+    ("v1", "Pod"): KubeResource("v1", "Pod", "pods", _generic("", "v1", "Pod", "pods"), ("list", "watch")),
+    ("v1", "Event"): KubeResource("v1", "Event", "events", _generic("", "v1", "Event", "events"), ("list", "create")),
 }
 
 
