@@ -12,16 +12,15 @@ import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import network, podspec
+from .context import NodeContext
+from .identity import NODE_MARKER
 from .images import runtime_for
 from .probes import ProbeSettings, ProbeTracker, run_check
 from .status import (RUNNING, TERMINATED, WAITING, ContainerRecord, PodFailure, PodRecord, pod_status,
                      termination_reason, truncate_message)
-
-if TYPE_CHECKING:
-    from .agent import NodeAgent
 
 log = logging.getLogger("localnode")
 HERE = Path(__file__).resolve().parent
@@ -29,7 +28,6 @@ ENTER = HERE / "enter.py"
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET_AFTER = 10.0, 300.0, 600.0
 KILL_GRACE_DEFAULT = 30
 FALLBACK_LOG_LINES = 80
-NODE_MARKER = "MLOPS_LOCALNODE"
 
 
 def now() -> str:
@@ -41,24 +39,24 @@ def exit_code_of(returncode: int) -> int:
 
 
 class PodWorker:
-    def __init__(self, agent: NodeAgent, pod: dict[str, Any]):
-        self.agent = agent
+    def __init__(self, node: NodeContext, pod: dict[str, Any]):
+        self.node = node
         self.pod = pod
         meta = pod["metadata"]
         self.uid = meta["uid"]
         self.key = f"{meta['namespace']}/{meta['name']}"
-        self.dir = agent.pods_dir / self.uid
-        self.log_dir = agent.logs_dir / f"{meta['namespace']}_{meta['name']}_{self.uid}"
+        self.dir = node.pods_dir / self.uid
+        self.log_dir = node.logs_dir / f"{meta['namespace']}_{meta['name']}_{self.uid}"
         spec = pod["spec"]
         self.record = PodRecord(
             init_containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("initContainers", [])],
             containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("containers", [])],
             restart_policy=spec.get("restartPolicy", "Always"),
-            pod_ip=agent.addresses.address_for(self.uid),
+            pod_ip=node.addresses.address_for(self.uid),
             start_time=pod.get("status", {}).get("startTime") or now(),
             sandbox_ready=False,
         )
-        self.netns = f"{agent.netns_prefix}{self.uid}"
+        self.netns = f"{node.netns_prefix}{self.uid}"
         self.host_veth = "mlv" + self.uid.replace("-", "")[:12]
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.kill_reasons: dict[str, str] = {}
@@ -69,7 +67,7 @@ class PodWorker:
         self._conditions: list[dict[str, Any]] = pod.get("status", {}).get("conditions", [])
         self.task = asyncio.create_task(self._run(), name=f"pod {self.key}")
 
-    # --- entry points from the agent ------------------------------------------------------------
+    # --- entry points from the pod manager ----------------------------------------------------
 
     def observe(self, pod: dict[str, Any]) -> None:
         self.pod = pod
@@ -94,7 +92,7 @@ class PodWorker:
         """Gives back what the pod held on the node: its network namespace, address and files
         (logs stay for kubectl logs)."""
         await network.delete_pod_network(self.netns)
-        self.agent.addresses.release(self.uid)
+        self.node.addresses.release(self.uid)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- the pod's life -------------------------------------------------------------------------
@@ -103,8 +101,8 @@ class PodWorker:
         publisher = asyncio.create_task(self._publish_loop())
         deadline = asyncio.create_task(self._deadline())
         try:
-            await network.create_pod_network(self.netns, self.host_veth, self.agent.bridge, self.record.pod_ip,
-                                             self.agent.pod_cidr)
+            await network.create_pod_network(self.netns, self.host_veth, self.node.bridge, self.record.pod_ip,
+                                             self.node.pod_cidr)
             self.record.sandbox_ready = True
             self.changed.set()
             try:
@@ -155,7 +153,7 @@ class PodWorker:
         await asyncio.gather(*(self._kill(name, grace, "DeadlineExceeded") for name in list(self.processes)))
 
     async def _prepare_volumes(self) -> dict[str, str]:
-        self.objects = await self.agent.referenced_objects(self.pod)
+        self.objects = await self.node.api.referenced_objects(self.pod)
         plans = podspec.volume_plans(self.pod, self.objects, self.record.pod_ip)
         dirs = {}
         for plan in plans:
@@ -212,7 +210,7 @@ class PodWorker:
     async def _run_once(self, container: dict[str, Any], record: ContainerRecord, volume_dirs: dict[str, str],
                         probes: bool) -> int | None:
         """Starts the container once and waits for it; None when it could not start."""
-        runtime = runtime_for(container["image"], self.agent.python)
+        runtime = runtime_for(container["image"], self.node.python)
         if runtime is None:
             record.state, record.reason = WAITING, "ImageNotRunnableLocally"
             record.message = (f"image {container['image']!r} has no local runtime; the local node runs python:3.x "
@@ -238,8 +236,8 @@ class PodWorker:
                     self._fail_pod(error.reason, error.message)
                     return None
                 # Like the kubelet: a missing ConfigMap or Secret key may appear; try again.
-                await asyncio.sleep(self.agent.config_retry_seconds)
-                self.objects = await self.agent.referenced_objects(self.pod)
+                await asyncio.sleep(self.node.config_retry_seconds)
+                self.objects = await self.node.api.referenced_objects(self.pod)
         plan = work / "plan.json"
         plan.write_text(json.dumps({
             "mounts": [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in mounts],
@@ -286,7 +284,7 @@ class PodWorker:
             "HOSTNAME": self.pod["metadata"]["name"],
             "HOME": str(self.dir / "home"),
             "PYTHONUNBUFFERED": "1",
-            NODE_MARKER: self.agent.identity,
+            NODE_MARKER: self.node.identity,
         }
         (self.dir / "home").mkdir(parents=True, exist_ok=True)
         return podspec.container_env(self.pod, container, self.objects, self.record.pod_ip, base)
@@ -368,7 +366,7 @@ class PodWorker:
             return
         meta = self.pod["metadata"]
         try:
-            await self.agent.patch_pod_status(meta["namespace"], meta["name"], status)
+            await self.node.api.patch_pod_status(meta["namespace"], meta["name"], status)
         except Exception as error:  # the pod may be gone; the next change retries
             log.debug("pod %s: status patch failed: %s", self.key, error)
             return
