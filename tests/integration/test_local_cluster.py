@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,64 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     assert f"mlpod-{bridge}-" not in network_names("netns", "list")
     assert not os.path.exists(etcd_data)
     assert bridge not in network_names("link", "show") or bridge in network_names("link", "show") and False
+
+
+ENV_LINE = 'eval "$(python3 hack/localcluster.py env)"'
+
+
+def path_without_venv() -> str:
+    """PATH as a fresh shell has it: without this virtualenv's bin folder."""
+    venv_bins = {Path(sys.prefix, "bin").resolve()} if sys.prefix != sys.base_prefix else set()
+    if os.environ.get("VIRTUAL_ENV"):
+        venv_bins.add(Path(os.environ["VIRTUAL_ENV"], "bin").resolve())
+    return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p and Path(p).resolve() not in venv_bins)
+
+
+def run_env_line_in_a_fresh_shell(cluster, tmp_path, path: str) -> list[str]:
+    """`env -i` a shell whose default state folder is the session cluster's, run the documented
+    line, and report where kubectl is and the nodes it sees."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "cluster").symlink_to(Path(cluster.kubeconfig).parent)
+    script = f'set -e\n{ENV_LINE}\ncommand -v kubectl\nkubectl get nodes -o name\n'
+    result = subprocess.run(["env", "-i", f"PATH={path}", f"HOME={Path.home()}", f"MLOPS_CACHE_DIR={cache}",
+                             "bash", "-c", script], capture_output=True, text=True, cwd=localcluster.HACK.parent,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def cannot_import_cryptography(python3: str, path: str) -> bool:
+    return subprocess.run(["env", "-i", f"PATH={path}", f"HOME={Path.home()}", python3, "-c", "import cryptography"],
+                          capture_output=True).returncode != 0
+
+
+def test_env_line_works_in_a_fresh_shell_with_the_machines_python3(cluster, tmp_path):
+    if not cluster.local:
+        pytest.skip("reads the local cluster's state folder")
+    path = path_without_venv()
+    python3 = shutil.which("python3", path=path)
+    if python3 is None:
+        pytest.skip("no python3 on PATH outside the virtualenv")
+    if not cannot_import_cryptography(python3, path):
+        pytest.skip(f"the machine's python3 ({python3}) can import cryptography, so it cannot show that `env` "
+                    "does without it (test_env_line_works_with_a_python3_without_packages covers that)")
+    kubectl, *nodes = run_env_line_in_a_fresh_shell(cluster, tmp_path, path)
+    assert Path(kubectl).resolve() == Path(cluster.kubectl_path).resolve()
+    assert "node/local-node" in nodes
+
+
+def test_env_line_works_with_a_python3_without_packages(cluster, tmp_path):
+    """The same line where `python3` is this interpreter without site-packages (-S), so the
+    check holds on machines whose own python3 has cryptography installed."""
+    if not cluster.local:
+        pytest.skip("reads the local cluster's state folder")
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    (bare / "python3").write_text(f'#!/bin/sh\nexec {sys._base_executable} -S "$@"\n')
+    (bare / "python3").chmod(0o755)
+    path = f"{bare}:{path_without_venv()}"
+    assert cannot_import_cryptography("python3", path)
+    kubectl, *nodes = run_env_line_in_a_fresh_shell(cluster, tmp_path, path)
+    assert Path(kubectl).resolve() == Path(cluster.kubectl_path).resolve()
+    assert "node/local-node" in nodes
