@@ -139,12 +139,13 @@ def pod_status(pod: PodRecord, previous_conditions: list[dict[str, Any]], now: s
         "conditions": wanted,
         "hostIP": "127.0.0.1",
         "hostIPs": [{"ip": "127.0.0.1"}],
-        "podIP": pod.pod_ip,
-        "podIPs": [{"ip": pod.pod_ip}],
         "startTime": pod.start_time,
         "initContainerStatuses": [c.status() for c in pod.init_containers],
         "containerStatuses": [c.status() for c in pod.containers],
     }
+    if pod.pod_ip:  # none while the pod waits for a free address
+        status["podIP"] = pod.pod_ip
+        status["podIPs"] = [{"ip": pod.pod_ip}]
     if pod.failure:
         status["reason"] = pod.failure.reason
         status["message"] = pod.failure.message

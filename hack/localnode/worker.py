@@ -18,6 +18,7 @@ from . import network, podspec
 from .context import NodeContext
 from .identity import NODE_MARKER
 from .images import runtime_for
+from .ipam import AddressesExhausted
 from .probes import ProbeSettings, ProbeTracker, run_check
 from .status import (RUNNING, TERMINATED, WAITING, ContainerRecord, PodFailure, PodRecord, pod_status,
                      termination_reason, truncate_message)
@@ -27,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ENTER = HERE / "enter.py"
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET_AFTER = 10.0, 300.0, 600.0
 KILL_GRACE_DEFAULT = 30
+ADDRESS_RETRY_SECONDS = 1.0
 FALLBACK_LOG_LINES = 80
 
 
@@ -52,7 +54,7 @@ class PodWorker:
             init_containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("initContainers", [])],
             containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("containers", [])],
             restart_policy=spec.get("restartPolicy", "Always"),
-            pod_ip=node.addresses.address_for(self.uid),
+            pod_ip="",  # allocated when the pod starts (_run)
             start_time=pod.get("status", {}).get("startTime") or now(),
             sandbox_ready=False,
         )
@@ -91,9 +93,12 @@ class PodWorker:
     async def release(self) -> None:
         """Gives back what the pod held on the node: its network namespace, address and files
         (logs stay for kubectl logs)."""
+        await self._release_network()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    async def _release_network(self) -> None:
         await network.delete_pod_network(self.netns)
         self.node.addresses.release(self.uid)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- the pod's life -------------------------------------------------------------------------
 
@@ -101,6 +106,10 @@ class PodWorker:
         publisher = asyncio.create_task(self._publish_loop())
         deadline = asyncio.create_task(self._deadline())
         try:
+            address = await self._acquire_address()
+            if address is None:
+                return
+            self.record.pod_ip = address
             await network.create_pod_network(self.netns, self.host_veth, self.node.bridge, self.record.pod_ip,
                                              self.node.pod_cidr)
             self.record.sandbox_ready = True
@@ -129,9 +138,31 @@ class PodWorker:
                 pass
             if not self.stopping.is_set():
                 await self._publish()
-                # A pod that will run nothing more gives its network back, as the kubelet removes
-                # the sandbox; its address stays in its status.
-                await network.delete_pod_network(self.netns)
+                # A pod that will run nothing more (Succeeded or Failed) gives its network
+                # namespace and address back, as the kubelet removes the sandbox: a Job's finished
+                # pods must not hold the CIDR. The address stays in its status; the pool hands out
+                # fresh addresses before reused ones.
+                await self._release_network()
+
+    async def _acquire_address(self) -> str | None:
+        """The pod's address; while the pod CIDR has none free, the pod waits (ContainerCreating)
+        until a pod gives one back. None when the pod is stopped meanwhile."""
+        waiting = False
+        while not self.stopping.is_set():
+            try:
+                return self.node.addresses.address_for(self.uid)
+            except AddressesExhausted as error:
+                if not waiting:
+                    waiting = True
+                    log.warning("pod %s: %s; waiting for a pod to give one back", self.key, error)
+                    for record in [*self.record.init_containers, *self.record.containers]:
+                        record.message = f"waiting for a free pod address: {error}"
+                    self.changed.set()
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), ADDRESS_RETRY_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+        return None
 
     def _fail_pod(self, reason: str, message: str) -> None:
         log.info("pod %s failed: %s: %s", self.key, reason, message)

@@ -1,8 +1,11 @@
 """Pods on the local node run as real processes, through the real scheduler and controllers."""
 
+import ipaddress
 import json
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from support import get_json, wait_for
@@ -344,3 +347,58 @@ spec:
     apply(cluster, namespace, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {mode: ready}\n")
     done = pod_in_phase(cluster, namespace, "patient", "Succeeded")
     assert container_status(done)["state"]["terminated"]["message"] == "ready"
+
+
+def pod_network(cluster) -> ipaddress.IPv4Network:
+    """The local node's pod CIDR, read from its bridge (the gateway holds the first address)."""
+    state = localcluster.ClusterState.load(Path(cluster.kubeconfig).parent)
+    bridge = state.node_identity.split(".", 1)[1]
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", bridge], capture_output=True, text=True,
+                         check=True).stdout
+    return ipaddress.ip_interface(out.split()[3]).network
+
+
+def agent_log(cluster) -> Path:
+    return Path(cluster.kubeconfig).parent / "logs" / "local-node.log"
+
+
+SHORT_PODS = 300
+SHORT_PODS_PARALLELISM = 10
+
+
+def test_finished_pods_give_their_address_back_so_a_job_outnumbers_the_pod_cidr(cluster, namespace):
+    usable = pod_network(cluster).num_addresses - 3  # network, broadcast and the bridge's own
+    assert SHORT_PODS > usable
+    log_start = agent_log(cluster).stat().st_size
+    started = time.monotonic()
+    apply(cluster, namespace, f"""
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: many}}
+spec:
+  completions: {SHORT_PODS}
+  parallelism: {SHORT_PODS_PARALLELISM}
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: main, image: python:3.11, command: ["true"]}}]
+""")
+
+    def agent_log_since_start() -> str:
+        return agent_log(cluster).read_bytes()[log_start:].decode(errors="replace")
+
+    def job_finished() -> bool:
+        assert "exhausted" not in agent_log_since_start(), "the node ran out of pod addresses"
+        return job_condition(cluster, namespace, "many", "Complete") or job_condition(cluster, namespace, "many", "Failed")
+
+    wait_for(job_finished, 240, f"{SHORT_PODS} pods to finish", interval=1)
+    elapsed = time.monotonic() - started
+    finished = pods(cluster, namespace, "job-name=many")
+    phases = [p["status"].get("phase") for p in finished]
+    assert phases == ["Succeeded"] * SHORT_PODS, {phase: phases.count(phase) for phase in set(phases)}
+    addresses = {p["status"]["podIP"] for p in finished}
+    assert len(addresses) <= usable < SHORT_PODS  # addresses were given back and used again
+    assert "exhausted" not in agent_log_since_start()
+    print(f"{SHORT_PODS} pods on {len(addresses)} addresses in {elapsed:.1f}s")

@@ -68,3 +68,9 @@ def test_failure_reason_and_message_reach_the_pod_status():
 def test_termination_message_is_capped_at_4096_bytes_keeping_the_end():
     assert truncate_message(b"a" * 5000 + b"END") == ("a" * 4093) + "END"
     assert truncate_message(b'{"metrics": {}}') == '{"metrics": {}}'
+
+
+def test_a_pod_waiting_for_an_address_reports_no_pod_ip():
+    waiting = PodRecord([], [container()], "Never", "", "2026-11-26T12:00:00Z", sandbox_ready=False)
+    status = pod_status(waiting, [], "2026-11-26T12:00:05Z")
+    assert "podIP" not in status and "podIPs" not in status and status["phase"] == "Pending"
