@@ -7,6 +7,11 @@ namespaces, like a kubelet.
 
 The parts: registration.py (Node, Lease, heartbeat), pods.py (watch, pod workers), worker.py
 (one pod's life), logs.py (the kubelet-like logs endpoint).
+
+The agent supervises registration, the heartbeat and the pod watch: when one fails with an error
+that retrying will not heal, it sets the Node's Ready condition to False (reason
+NodeRegistrationFailed, HeartbeatFailed or PodWatchFailed, best effort), stops the pods and
+exits with status 1, the error in its log. A node that cannot see its pods must not look Ready.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from lightkube import AsyncClient, KubeConfig
 
 from . import network
+from .apierrors import describe
 from .context import NodeContext
 from .identity import identity
 from .ipam import AddressPool
@@ -31,6 +37,17 @@ from .pods import PodManager
 from .registration import NodeRegistration
 
 log = logging.getLogger("localnode")
+# The background tasks the agent supervises, and the Ready=False reason when one fails.
+TASK_FAILURE_REASONS = {"heartbeat": "HeartbeatFailed", "pod watch": "PodWatchFailed"}
+
+
+class AgentFailed(Exception):
+    """A supervised task failed; the node gave up (Ready=False, pods stopped)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
 
 
 class NodeAgent:
@@ -56,29 +73,62 @@ class NodeAgent:
                            python=self.python, addresses=self.addresses, api=KubePodApi(client))
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Runs the node until `stop` is set; raises AgentFailed when a supervised task fails."""
         self.pods_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         client = AsyncClient(config=self.config, field_manager="mlops-localnode")
         pods = PodManager(client, self.node_name, self._context(client))
         logs = LogsEndpoint(self.logs_dir, pods.container_running)
-        await self._remove_networks()
-        await network.create_bridge(self.bridge, self.pod_cidr)
-        logs_port = await logs.start()
-        registration = NodeRegistration(client, self.node_name, logs_port)
-        await registration.register()
-        tasks = [asyncio.create_task(registration.heartbeat()), asyncio.create_task(pods.watch())]
-        log.info("node %s ready (pod CIDR %s on bridge %s; logs endpoint 127.0.0.1:%d)",
-                 self.node_name, self.pod_cidr, self.bridge, logs_port)
-        if ready:
-            ready.set()
-        await stop.wait()
-        for task in tasks:
-            task.cancel()
-        await pods.stop_all(grace=5)
-        await self._remove_networks()
-        await network.delete_bridge(self.bridge)
-        await logs.stop()
-        await client.close()
+        failure: AgentFailed | None = None
+        try:
+            await self._remove_networks()
+            await network.create_bridge(self.bridge, self.pod_cidr)
+            logs_port = await logs.start()
+            registration = NodeRegistration(client, self.node_name, logs_port)
+            try:
+                await registration.register()
+            except Exception as error:
+                failure = self._failed("NodeRegistrationFailed", "registration", error)
+            else:
+                log.info("node %s ready (pod CIDR %s on bridge %s; logs endpoint 127.0.0.1:%d)",
+                         self.node_name, self.pod_cidr, self.bridge, logs_port)
+                if ready:
+                    ready.set()
+                failure = await self._supervise(stop, registration, pods)
+            if failure:
+                await registration.mark_not_ready(failure.reason, failure.message)
+        finally:
+            await pods.stop_all(grace=5)
+            await self._remove_networks()
+            await network.delete_bridge(self.bridge)
+            await logs.stop()
+            await client.close()
+        if failure:
+            raise failure
+
+    async def _supervise(self, stop: asyncio.Event, registration: NodeRegistration,
+                         pods: PodManager) -> AgentFailed | None:
+        """Runs the heartbeat and the pod watch until `stop` is set or one of them ends; returns
+        the failure, if any."""
+        tasks = {asyncio.create_task(registration.heartbeat(), name="heartbeat"),
+                 asyncio.create_task(pods.watch(), name="pod watch")}
+        stopped = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait({stopped, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stopped, *tasks):
+                task.cancel()
+            await asyncio.gather(stopped, *tasks, return_exceptions=True)
+        for task in done & tasks:
+            error = task.exception() if not task.cancelled() else None
+            return self._failed(TASK_FAILURE_REASONS[task.get_name()], task.get_name(),
+                                error or RuntimeError("ended without an error"))
+        return None
+
+    def _failed(self, reason: str, what: str, error: BaseException) -> AgentFailed:
+        log.error("node %s: the %s failed; marking the node not ready and stopping its pods",
+                  self.node_name, what, exc_info=error)
+        return AgentFailed(reason, f"the {what} failed: {describe(error)}")
 
     async def _remove_networks(self) -> None:
         for namespace in await network.namespaces_with_prefix(self.netns_prefix):
@@ -109,5 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await agent.run(stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except AgentFailed as failure:
+        log.error("node agent exits: %s", failure)
+        return 1
     return 0

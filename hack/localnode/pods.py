@@ -1,5 +1,9 @@
 """The pod workers' management: watch the pods bound to this node, start a worker for each new
-one, pass it updates, stop it on deletion and confirm the deletion to the API server."""
+one, pass it updates, stop it on deletion and confirm the deletion to the API server.
+
+The watch is a list then a watch from the list's version, like an informer. A transient error
+(connection, 410 Gone, 429, 5xx) lists again after a back-off and reconciles the workers with
+what is there; any other error (401, 403, ...) is raised, for the agent to end visibly."""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ import lightkube
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
-from lightkube.types import on_error_retry
+from lightkube.types import on_error_raise
 
+from .apierrors import backoff, describe, retryable
 from .context import NodeContext
 from .worker import PodWorker
 
@@ -32,9 +37,37 @@ class PodManager:
         return any(w.key == key and container in w.processes for w in self.workers.values())
 
     async def watch(self) -> None:
-        async for event, pod in self.client.watch(Pod, namespace=lightkube.ALL_NS,
-                                                  fields={"spec.nodeName": self.node_name}, on_error=on_error_retry):
-            await self.on_pod_event(event, pod.to_dict())
+        """Runs until cancelled, or raises an error that retrying will not heal."""
+        selector = {"spec.nodeName": self.node_name}
+        failures = 0
+        while True:
+            try:
+                version = await self._resync(selector)
+                async for event, pod in self.client.watch(Pod, namespace=lightkube.ALL_NS, fields=selector,
+                                                          resource_version=version, on_error=on_error_raise):
+                    failures = 0
+                    await self.on_pod_event(event, pod.to_dict())
+            except Exception as error:
+                if not retryable(error):
+                    raise
+                failures += 1
+                delay = backoff(failures)
+                log.warning("pod watch interrupted (%s); listing again in %.1fs", describe(error), delay)
+                await asyncio.sleep(delay)
+
+    async def _resync(self, selector: dict[str, str]) -> str:
+        """Lists the node's pods and brings the workers in line: new pods start, pods deleted
+        while nobody watched are stopped. Returns the list's resourceVersion."""
+        listing = self.client.list(Pod, namespace=lightkube.ALL_NS, fields=selector)
+        current = {}
+        async for pod in listing:
+            current[pod.metadata.uid] = pod.to_dict()
+        for uid, worker in list(self.workers.items()):
+            if uid not in current:
+                await self._finish(worker, grace=0)
+        for pod in current.values():
+            await self.on_pod_event("ADDED", pod)
+        return listing.resourceVersion
 
     async def on_pod_event(self, event: str, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]

@@ -3,8 +3,10 @@
 import ipaddress
 import json
 import subprocess
+import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -402,3 +404,74 @@ spec:
     assert len(addresses) <= usable < SHORT_PODS  # addresses were given back and used again
     assert "exhausted" not in agent_log_since_start()
     print(f"{SHORT_PODS} pods on {len(addresses)} addresses in {elapsed:.1f}s")
+
+
+def node_condition(cluster, node: str, kind: str) -> dict:
+    conditions = get_json(cluster, None, "node", node).get("status", {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == kind), {})
+
+
+def test_an_agent_that_may_not_watch_pods_marks_its_node_not_ready_and_exits(cluster, namespace, tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    node, role = f"deaf-node-{suffix}", f"mlops-test-deaf-node-{suffix}"
+    bridge, pod_cidr = localcluster.free_pod_network()
+    # May register and renew its Node and Lease, may not list or watch pods.
+    apply(cluster, namespace, f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: node-agent}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: {role}}}
+rules:
+- {{apiGroups: [""], resources: [nodes], verbs: [create]}}
+- {{apiGroups: [""], resources: [nodes, nodes/status], resourceNames: [{node}], verbs: [get, patch, update]}}
+- {{apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create]}}
+- {{apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [{node}], verbs: [get, patch, update]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: {role}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
+subjects: [{{kind: ServiceAccount, name: node-agent, namespace: {namespace}}}]
+""")
+    # Cordoned beforehand (the agent keeps a Node's spec), so no pod of another test lands on it.
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": node}, "spec": {"unschedulable": True}}))
+    token = cluster.kubectl("create", "token", "node-agent", "--duration=10m", namespace=namespace).stdout.strip()
+    admin = json.loads(Path(cluster.kubeconfig).read_text())
+    kubeconfig = tmp_path / "node-agent.kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "agent",
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": "node-agent", "user": {"token": token}}],
+        "contexts": [{"name": "agent", "context": {"cluster": "local", "user": "node-agent"}}],
+    }))
+    log_path = tmp_path / "agent.log"
+    with open(log_path, "wb") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={node}",
+             f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--state-dir={tmp_path / 'node'}"],
+            cwd=localcluster.HACK, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        returncode = agent.wait(timeout=60)
+        output = log_path.read_text(errors="replace")
+        assert returncode != 0, output
+        assert "pod watch failed" in output and "forbidden" in output, output
+        ready = node_condition(cluster, node, "Ready")
+        assert ready["status"] == "False" and ready["reason"] == "PodWatchFailed", ready
+        assert "forbidden" in ready["message"] and "pods" in ready["message"], ready
+        assert bridge not in network_names("link", "show")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        cluster.kubectl("delete", "node", node, "--ignore-not-found")
+        cluster.kubectl("delete", "lease", node, "-n", "kube-node-lease", "--ignore-not-found")
+        cluster.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
+def network_names(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True).stdout
