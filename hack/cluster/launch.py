@@ -27,6 +27,19 @@ FIRST_SERVICE_IP = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
 # kube-apiserver refuses a loopback advertise address. With the endpoint reconciler off it is only
 # published, never dialled, so a documentation address (RFC 5737) serves when the machine has none.
 FALLBACK_ADVERTISE_ADDRESS = "192.0.2.1"
+# kube-apiserver's default admission plugins (v1.36), listed so that none, PodSecurity above all,
+# can be dropped by a change of defaults without anyone noticing; a name the binary does not know
+# stops it at start. `kube-apiserver --help` prints the defaults of a new version.
+ADMISSION_PLUGINS = (
+    "PodSecurity",
+    "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "TaintNodesByCondition", "Priority",
+    "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PodGroupProtection",
+    "PersistentVolumeClaimResize", "RuntimeClass", "CertificateApproval", "CertificateSigning",
+    "ClusterTrustBundleAttest", "CertificateSubjectRestriction", "DefaultIngressClass", "PodTopologyLabels",
+    "PodGroupWorkloadExists", "NodeDeclaredFeatureValidator", "JobValidation", "PodResizeValidator",
+    "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook", "ResourceQuota",
+)
 
 
 def build_binaries() -> Path:
@@ -81,6 +94,7 @@ def apiserver_argv(bin_dir: Path, pki: Path, port: int, etcd_port: int) -> list[
         f"--service-account-key-file={pki}/sa.pub", f"--service-account-signing-key-file={pki}/sa.key",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--authorization-mode=Node,RBAC", "--allow-privileged=true",
+        f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
     ]
 
 

@@ -475,3 +475,33 @@ subjects: [{{kind: ServiceAccount, name: node-agent, namespace: {namespace}}}]
 
 def network_names(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True).stdout
+
+
+RESTRICTED_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: restricted}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: main
+    image: python:3.11
+    command: [python, -c, 'print("within the rules")']
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+"""
+
+
+def test_pod_security_admission_enforces_the_restricted_profile(cluster, namespace):
+    cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
+    refused = cluster.kubectl("run", "unrestricted", "--image=python:3.11", "--restart=Never", "--command", "--",
+                              "python", "-c", "pass", namespace=namespace, check=False)
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted' in refused.stderr, refused.stderr
+    assert cluster.kubectl("get", "pod", "unrestricted", namespace=namespace, check=False).returncode != 0
+
+    apply(cluster, namespace, RESTRICTED_POD)
+    done = pod_in_phase(cluster, namespace, "restricted", "Succeeded", "Failed", timeout=60)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert cluster.kubectl("logs", "restricted", namespace=namespace).stdout == "within the rules\n"

@@ -48,3 +48,13 @@ def test_env_without_a_cluster_says_so(tmp_path):
 def test_help_needs_no_package():
     result = bare_python("hack/localcluster.py", "--help")
     assert result.returncode == 0 and "up,down,env,build" in result.stdout
+
+
+def test_the_api_server_runs_pod_security_admission_explicitly():
+    from cluster.launch import apiserver_argv
+
+    argv = apiserver_argv(Path("/bin"), Path("/pki"), 6443, 2379)
+    [plugins] = [a.split("=", 1)[1].split(",") for a in argv if a.startswith("--enable-admission-plugins=")]
+    assert "PodSecurity" in plugins
+    assert {"NamespaceLifecycle", "ServiceAccount", "ResourceQuota", "ValidatingAdmissionPolicy"} <= set(plugins)
+    assert not [a for a in argv if a.startswith("--disable-admission-plugins")]
