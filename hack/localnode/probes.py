@@ -1,11 +1,19 @@
 """Readiness, liveness and startup probes with the kubelet's semantics."""
 
+from __future__ import annotations
+
 import asyncio
+import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from .status import ContainerRecord
+
+log = logging.getLogger("localnode")
 
 
 @dataclass
@@ -92,3 +100,54 @@ async def run_check(probe: dict[str, Any], container: dict[str, Any], pod_ip: st
     except (OSError, asyncio.TimeoutError, aiohttp.ClientError, ValueError):
         return False
     return False
+
+
+@dataclass(frozen=True)
+class PodProbeContext:
+    """What probing a container needs of its pod's worker."""
+
+    key: str  # namespace/name, for the log
+    pod_ip: str
+    exec_prefix: tuple[str, ...]  # runs an exec probe in the pod's network namespace
+    changed: asyncio.Event  # set when a verdict changes the container's record
+    kill: Callable[[str, float, str], Awaitable[None]]  # (container, grace, reason)
+    default_grace: float  # the pod's terminationGracePeriodSeconds
+
+
+async def probe_container(pod: PodProbeContext, container: dict[str, Any], record: ContainerRecord,
+                          env: dict[str, str]) -> None:
+    """Runs the container's probes while it runs: startup first, then readiness and liveness."""
+    if "startupProbe" in container:
+        if not await _probe_loop(pod, container, record, env, "startupProbe", initial=False, until_success=True):
+            return
+        record.started = True
+        record.ready = "readinessProbe" not in container
+        pod.changed.set()
+    loops = []
+    if "readinessProbe" in container:
+        loops.append(_probe_loop(pod, container, record, env, "readinessProbe", initial=False))
+    if "livenessProbe" in container:
+        loops.append(_probe_loop(pod, container, record, env, "livenessProbe", initial=True))
+    await asyncio.gather(*loops)
+
+
+async def _probe_loop(pod: PodProbeContext, container: dict[str, Any], record: ContainerRecord, env: dict[str, str],
+                      kind: str, initial: bool, until_success: bool = False) -> bool:
+    probe = container[kind]
+    settings = ProbeSettings.of(probe)
+    tracker = ProbeTracker(settings, initial)
+    await asyncio.sleep(settings.initial_delay)
+    while True:
+        success = await run_check(probe, container, pod.pod_ip, env, settings.timeout, pod.exec_prefix)
+        if tracker.record(success):
+            if kind == "readinessProbe":
+                record.ready = tracker.verdict
+                pod.changed.set()
+            elif tracker.verdict is False:  # liveness or startup failed: the kubelet kills it
+                grace = probe.get("terminationGracePeriodSeconds", pod.default_grace)
+                log.info("pod %s container %s failed its %s; killing it", pod.key, record.name, kind)
+                await pod.kill(record.name, grace, "Error")
+                return False
+            elif until_success:
+                return True
+        await asyncio.sleep(settings.period)

@@ -19,7 +19,7 @@ from .context import NodeContext
 from .identity import NODE_MARKER
 from .images import runtime_for
 from .ipam import AddressesExhausted
-from .probes import ProbeSettings, ProbeTracker, run_check
+from .probes import PodProbeContext, probe_container
 from .status import (RUNNING, TERMINATED, WAITING, ContainerRecord, PodFailure, PodRecord, pod_status,
                      termination_reason, truncate_message)
 
@@ -291,7 +291,8 @@ class PodWorker:
         record.started = "startupProbe" not in container
         record.ready = record.started and "readinessProbe" not in container
         self.changed.set()
-        probe_task = asyncio.create_task(self._probe(container, record, env)) if probes else None
+        probe_task = asyncio.create_task(probe_container(self._probe_context(), container, record, env)) \
+            if probes else None
         try:
             returncode = await process.wait()
         finally:
@@ -320,48 +321,15 @@ class PodWorker:
         (self.dir / "home").mkdir(parents=True, exist_ok=True)
         return podspec.container_env(self.pod, container, self.objects, self.record.pod_ip, base)
 
+    def _probe_context(self) -> PodProbeContext:
+        return PodProbeContext(
+            key=self.key, pod_ip=self.record.pod_ip, exec_prefix=self.in_pod_network, changed=self.changed,
+            kill=self._kill, default_grace=self.pod["spec"].get("terminationGracePeriodSeconds", KILL_GRACE_DEFAULT))
+
     @property
     def in_pod_network(self) -> tuple[str, ...]:
         """Command prefix that runs a program inside the pod's network namespace."""
         return ("nsenter", f"--net={network.namespace_path(self.netns)}", "--")
-
-    # --- probes ---------------------------------------------------------------------------------
-
-    async def _probe(self, container: dict[str, Any], record: ContainerRecord, env: dict[str, str]) -> None:
-        if "startupProbe" in container:
-            if not await self._probe_loop(container, record, env, "startupProbe", initial=False, until_success=True):
-                return
-            record.started = True
-            record.ready = "readinessProbe" not in container
-            self.changed.set()
-        loops = []
-        if "readinessProbe" in container:
-            loops.append(self._probe_loop(container, record, env, "readinessProbe", initial=False))
-        if "livenessProbe" in container:
-            loops.append(self._probe_loop(container, record, env, "livenessProbe", initial=True))
-        await asyncio.gather(*loops)
-
-    async def _probe_loop(self, container, record, env, kind: str, initial: bool, until_success: bool = False) -> bool:
-        probe = container[kind]
-        settings = ProbeSettings.of(probe)
-        tracker = ProbeTracker(settings, initial)
-        await asyncio.sleep(settings.initial_delay)
-        while True:
-            success = await run_check(probe, container, self.record.pod_ip, env, settings.timeout,
-                                      self.in_pod_network)
-            if tracker.record(success):
-                if kind == "readinessProbe":
-                    record.ready = tracker.verdict
-                    self.changed.set()
-                elif tracker.verdict is False:  # liveness or startup failed: the kubelet kills it
-                    grace = probe.get("terminationGracePeriodSeconds",
-                                      self.pod["spec"].get("terminationGracePeriodSeconds", KILL_GRACE_DEFAULT))
-                    log.info("pod %s container %s failed its %s; killing it", self.key, record.name, kind)
-                    await self._kill(record.name, grace, "Error")
-                    return False
-                elif until_success:
-                    return True
-            await asyncio.sleep(settings.period)
 
     async def _kill(self, name: str, grace: float, reason: str) -> None:
         process = self.processes.get(name)
