@@ -66,6 +66,7 @@ class PodWorker:
         self.stopping = asyncio.Event()
         self.objects = podspec.ReferencedObjects()
         self._published: dict[str, Any] | None = None
+        self._final = False  # set when the pod will run nothing more: the publisher ends after it
         self._conditions: list[dict[str, Any]] = pod.get("status", {}).get("conditions", [])
         self.task = asyncio.create_task(self._run(), name=f"pod {self.key}")
 
@@ -103,7 +104,7 @@ class PodWorker:
     # --- the pod's life -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        publisher = asyncio.create_task(self._publish_loop())
+        publisher = asyncio.create_task(self._publish_loop(), name=f"publish {self.key}")
         deadline = asyncio.create_task(self._deadline())
         try:
             address = await self._acquire_address()
@@ -129,15 +130,17 @@ class PodWorker:
             self._fail_pod("LocalNodeError", f"the local node could not run the pod: {error!r}")
         finally:
             deadline.cancel()
+            if self.stopping.is_set():
+                publisher.cancel()  # the pod is being deleted; its status no longer matters
+            else:
+                self._final = True  # the publisher publishes the last state, then ends
             self.changed.set()
-            await asyncio.sleep(0)
-            publisher.cancel()
             try:
-                await publisher
+                await publisher  # cancelling _run here cancels the publisher too
             except asyncio.CancelledError:
-                pass
+                if self.task.cancelling():  # not only the publisher we cancelled: we are stopped
+                    raise
             if not self.stopping.is_set():
-                await self._publish()
                 # A pod that will run nothing more (Succeeded or Failed) gives its network
                 # namespace and address back, as the kubelet removes the sandbox: a Job's finished
                 # pods must not hold the CIDR. The address stays in its status; the pool hands out
@@ -356,8 +359,11 @@ class PodWorker:
     async def _publish_loop(self) -> None:
         while True:
             await self.changed.wait()
+            final = self._final
             self.changed.clear()
             await self._publish()
+            if final:
+                return
 
     async def _publish(self) -> None:
         status = pod_status(self.record, self._conditions, now())
