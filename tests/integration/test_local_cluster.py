@@ -29,6 +29,13 @@ def network_names(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True).stdout
 
 
+def link_indexes(*name: str) -> set[int]:
+    """Interface indexes of the links (or of the named one). Another cluster beside this one may
+    take a freed bridge name at once, so a bridge is followed by its index, not its name."""
+    out = subprocess.run(["ip", "-o", "link", "show", *name], capture_output=True, text=True).stdout
+    return {int(line.split(":", 1)[0]) for line in out.splitlines()}
+
+
 def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     cluster = localcluster.LocalCluster(tmp_path / "second", verbosity=0)
     state = cluster.start()
@@ -44,15 +51,18 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     subprocess.run([*kubectl, "run", "sleeper", "--image=python:3.11", "--restart=Never", "--command", "--",
                     "python", "-c", "import time; time.sleep(600)"], check=True, capture_output=True)
 
-    def sleeper_pid():
+    def sleeper():
         out = subprocess.run([*kubectl, "get", "pod", "sleeper", "-o", "json"], capture_output=True, text=True).stdout
-        statuses = json.loads(out or "{}").get("status", {}).get("containerStatuses") or [{}]
-        return "running" in statuses[0].get("state", {}) and int(statuses[0]["containerID"].removeprefix("local://"))
+        pod = json.loads(out or "{}")
+        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+        return "running" in statuses[0].get("state", {}) and pod
 
-    pod_pid = wait_for(sleeper_pid, 60, "the pod to run on the second cluster's node")
+    pod = wait_for(sleeper, 60, "the pod to run on the second cluster's node")
+    pod_pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
     bridge = state.node_identity.split(".", 1)[1]
-    assert bridge in network_names("link", "show")
-    assert f"mlpod-{bridge}-" in network_names("netns", "list")
+    [bridge_index] = link_indexes(bridge)
+    pod_netns = f"mlpod-{bridge}-{pod['metadata']['uid']}"
+    assert pod_netns in network_names("netns", "list")
     assert localcluster.node_processes(state.node_identity) == [pod_pid]
 
     cluster.stop()
@@ -60,10 +70,9 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     assert not [pid for pid in [*pids, pod_pid] if localcluster._alive(pid)]
     assert not localcluster.node_processes(state.node_identity)
     assert not [port for port in ports if localcluster.port_is_bound(port)]
-    assert bridge not in network_names("link", "show")
-    assert f"mlpod-{bridge}-" not in network_names("netns", "list")
+    assert bridge_index not in link_indexes()
+    assert pod_netns not in network_names("netns", "list")
     assert not os.path.exists(etcd_data)
-    assert bridge not in network_names("link", "show") or bridge in network_names("link", "show") and False
 
 
 ENV_LINE = 'eval "$(python3 hack/localcluster.py env)"'
