@@ -21,13 +21,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from cluster.launch import LocalCluster, build_binaries, free_pod_network
+from cluster.launch import LocalCluster, build_binaries, claim_pod_network
 from cluster.processes import alive as _alive
 from cluster.processes import free_port, node_processes, port_is_bound, stop_process_group
 from cluster.state import CACHE, DEFAULT_STATE_DIR, HACK, NODE_NAME, ClusterState, Component
 
 __all__ = ["CACHE", "DEFAULT_STATE_DIR", "HACK", "NODE_NAME", "ClusterState", "Component", "LocalCluster",
-           "_alive", "build_binaries", "free_pod_network", "free_port", "main", "node_processes",
+           "_alive", "build_binaries", "claim_pod_network", "free_port", "main", "node_processes",
            "port_is_bound", "stop_process_group"]
 
 

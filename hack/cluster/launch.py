@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from localnode.bridges import lock_bridge
 from localnode.identity import identity as node_identity
 
 from .processes import alive, free_port, node_processes, port_is_bound, spawn, stop_process_group
@@ -50,12 +52,20 @@ def build_binaries() -> Path:
     return Path(out.strip().splitlines()[-1])
 
 
-def free_pod_network() -> tuple[str, str]:
-    """A bridge name and pod CIDR no other local node on this machine uses."""
+def claim_pod_network() -> tuple[str, str, int]:
+    """Claims a bridge name and pod CIDR no other local node on this machine uses: takes the
+    name's lock and creates the bridge. Returns the name, the CIDR and the locked descriptor,
+    for the agent (`--bridge-lock-fd`, passed with pass_fds); close it once the agent runs."""
     for k in range(256):
         bridge = f"mlbr{k}"
-        if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0:
-            return bridge, f"10.244.{k}.0/24"
+        fd = lock_bridge(bridge)
+        if fd is None:
+            continue  # a live agent holds it
+        if subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], capture_output=True).returncode == 0:
+            return bridge, f"10.244.{k}.0/24", fd
+        # The name exists without a lock holder: a leftover of an agent killed hard, or an agent
+        # of a checkout without locks. Either way, not ours to take.
+        os.close(fd)
     raise RuntimeError("no free mlbr<k> bridge name; remove stale ones with `ip link del mlbrK`")
 
 
@@ -119,10 +129,10 @@ def scheduler_argv(bin_dir: Path, kubeconfig: Path, port: int) -> list[str]:
     return [f"{bin_dir}/kube-scheduler", *_common_flags(kubeconfig), f"--secure-port={port}"]
 
 
-def node_argv(kubeconfig: Path, state_dir: Path, pod_cidr: str, bridge: str) -> list[str]:
-    """The local node agent (run with cwd hack/)."""
+def node_argv(kubeconfig: Path, state_dir: Path, pod_cidr: str, bridge: str, lock_fd: int) -> list[str]:
+    """The local node agent (run with cwd hack/, lock_fd passed)."""
     return [sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={NODE_NAME}",
-            f"--state-dir={state_dir}", f"--pod-cidr={pod_cidr}", f"--bridge={bridge}"]
+            f"--state-dir={state_dir}", f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--bridge-lock-fd={lock_fd}"]
 
 
 # --- the cluster --------------------------------------------------------------------------------
@@ -133,8 +143,9 @@ class LocalCluster:
         self.verbosity = verbosity
         self.state: ClusterState | None = None
 
-    def _spawn(self, name: str, argv: list[str], port: int, cwd: Path | None = None) -> None:
-        pid = spawn(argv, self.state_dir / "logs" / f"{name}.log", cwd=cwd)
+    def _spawn(self, name: str, argv: list[str], port: int, cwd: Path | None = None,
+               pass_fds: tuple[int, ...] = ()) -> None:
+        pid = spawn(argv, self.state_dir / "logs" / f"{name}.log", cwd=cwd, pass_fds=pass_fds)
         assert self.state is not None
         self.state.components.append(Component(name, pid, port))
         self.state.save()
@@ -194,9 +205,13 @@ class LocalCluster:
             self._spawn("kube-controller-manager", controller_manager_argv(bin_dir, pki, kubeconfig, kcm_port),
                         kcm_port)
             self._spawn("kube-scheduler", scheduler_argv(bin_dir, kubeconfig, sched_port), sched_port)
-            bridge, pod_cidr = free_pod_network()
+            bridge, pod_cidr, lock_fd = claim_pod_network()
             self.state.node_identity = node_identity(NODE_NAME, bridge)
-            self._spawn("local-node", node_argv(kubeconfig, self.state_dir / "node", pod_cidr, bridge), 0, cwd=HACK)
+            try:
+                self._spawn("local-node", node_argv(kubeconfig, self.state_dir / "node", pod_cidr, bridge, lock_fd), 0,
+                            cwd=HACK, pass_fds=(lock_fd,))
+            finally:
+                os.close(lock_fd)  # the agent holds the lock now (or, if it did not start, nobody)
             self._wait("the default ServiceAccount",
                        lambda: self._get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, timeout)
             self._wait(f"node {NODE_NAME} Ready", self._node_ready, timeout)

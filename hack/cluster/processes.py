@@ -26,12 +26,12 @@ def port_is_bound(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def spawn(argv: list[str], log_path: Path, cwd: Path | None = None) -> int:
+def spawn(argv: list[str], log_path: Path, cwd: Path | None = None, pass_fds: tuple[int, ...] = ()) -> int:
     """Starts a component in a session of its own (so the launcher can exit, and a stop can signal
     the whole group), its output appended to log_path; returns its pid."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, cwd=cwd)
+                                   start_new_session=True, cwd=cwd, pass_fds=pass_fds)
     return process.pid
 
 

@@ -28,6 +28,7 @@ from lightkube import AsyncClient, KubeConfig
 
 from . import network
 from .apierrors import describe
+from .bridges import LOCK_DIR, holds_lock, lock_bridge
 from .context import NodeContext
 from .identity import identity
 from .ipam import AddressPool
@@ -145,11 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(tempfile.gettempdir()) / "mlops-localnode")
     parser.add_argument("--pod-cidr", default="10.244.0.0/24", help="pod addresses; the first is the bridge's")
     parser.add_argument("--bridge", default="mlbr0", help="name of the node's bridge (at most 15 characters)")
+    parser.add_argument("--bridge-lock-fd", type=int,
+                        help="the bridge name's locked lock file, handed over by the launcher (see bridges.py)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # Held until the process ends: no other agent may use (or clean up) this bridge meanwhile.
+    if args.bridge_lock_fd is not None:
+        if not holds_lock(args.bridge_lock_fd, args.bridge):
+            log.error("--bridge-lock-fd %d is not the held lock of bridge %s", args.bridge_lock_fd, args.bridge)
+            return 1
+    elif lock_bridge(args.bridge) is None:
+        log.error("bridge %s is in use by another local node agent (lock in %s); choose another --bridge",
+                  args.bridge, LOCK_DIR)
+        return 1
     agent = NodeAgent(args.kubeconfig, args.node_name, args.state_dir, args.pod_cidr, args.bridge)
 
     async def run() -> None:

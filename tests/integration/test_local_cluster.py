@@ -134,3 +134,24 @@ def test_env_line_works_with_a_python3_without_packages(cluster, tmp_path):
     kubectl, *nodes = run_env_line_in_a_fresh_shell(cluster, tmp_path, path)
     assert Path(kubectl).resolve() == Path(cluster.kubectl_path).resolve()
     assert "node/local-node" in nodes
+
+
+def test_two_claims_never_share_a_bridge_and_a_held_bridge_is_refused(cluster, tmp_path):
+    if not cluster.local:
+        pytest.skip("looks at the local node's bridge")
+    claims = [localcluster.claim_pod_network() for _ in range(2)]
+    try:
+        (first, first_cidr, _), (second, second_cidr, _) = claims
+        assert first != second and first_cidr != second_cidr
+    finally:
+        for bridge, _, fd in claims:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+            os.close(fd)
+    # An agent started by hand on the session node's bridge refuses, and leaves that bridge alone.
+    bridge = localcluster.ClusterState.load(Path(cluster.kubeconfig).parent).node_identity.split(".", 1)[1]
+    [index] = link_indexes(bridge)
+    result = subprocess.run([sys.executable, "-m", "localnode", f"--kubeconfig={cluster.kubeconfig}",
+                             "--node-name=intruder", f"--bridge={bridge}", f"--state-dir={tmp_path}"],
+                            cwd=localcluster.HACK, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "in use by another local node agent" in result.stderr, result.stderr
+    assert link_indexes(bridge) == {index}

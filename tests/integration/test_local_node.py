@@ -2,6 +2,7 @@
 
 import ipaddress
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 from support import get_json, wait_for
 
 import localcluster
+from localnode.bridges import lock_bridge
 
 pytestmark = pytest.mark.cluster
 
@@ -414,7 +416,7 @@ def node_condition(cluster, node: str, kind: str) -> dict:
 def test_an_agent_that_may_not_watch_pods_marks_its_node_not_ready_and_exits(cluster, namespace, tmp_path):
     suffix = uuid.uuid4().hex[:6]
     node, role = f"deaf-node-{suffix}", f"mlops-test-deaf-node-{suffix}"
-    bridge, pod_cidr = localcluster.free_pod_network()
+    bridge, pod_cidr, lock_fd = localcluster.claim_pod_network()
     # May register and renew its Node and Lease, may not list or watch pods.
     apply(cluster, namespace, f"""
 apiVersion: v1
@@ -452,8 +454,10 @@ subjects: [{{kind: ServiceAccount, name: node-agent, namespace: {namespace}}}]
     with open(log_path, "wb") as log:
         agent = subprocess.Popen(
             [sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={node}",
-             f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--state-dir={tmp_path / 'node'}"],
-            cwd=localcluster.HACK, stdout=log, stderr=subprocess.STDOUT)
+             f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--bridge-lock-fd={lock_fd}",
+             f"--state-dir={tmp_path / 'node'}"],
+            cwd=localcluster.HACK, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock_fd,))
+    os.close(lock_fd)  # the agent holds the bridge name now
     try:
         returncode = agent.wait(timeout=60)
         output = log_path.read_text(errors="replace")
@@ -470,8 +474,10 @@ subjects: [{{kind: ServiceAccount, name: node-agent, namespace: {namespace}}}]
         cluster.kubectl("delete", "node", node, "--ignore-not-found")
         cluster.kubectl("delete", "lease", node, "-n", "kube-node-lease", "--ignore-not-found")
         cluster.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
-        if not another_node_uses(bridge):
-            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        if (fd := lock_bridge(bridge)) is not None:  # no live agent holds the name
+            if not another_node_uses(bridge):
+                subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+            os.close(fd)
 
 
 def network_names(*args: str) -> str:
