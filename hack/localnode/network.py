@@ -32,9 +32,13 @@ def namespace_path(name: str) -> str:
 
 
 async def create_bridge(bridge: str, cidr: str) -> None:
+    """Creates the bridge, or takes over the one of that name (the launcher creates it when it
+    claims the name; an agent killed hard leaves one behind). The caller holds the name's lock
+    (bridges.py), so no live agent uses it; it is never deleted here, which would free the name
+    for someone else for a moment."""
     network = ipaddress.ip_network(cidr)
-    await _ip("link", "del", bridge, check=False)  # left over by an agent that was killed hard
-    await _ip("link", "add", bridge, "type", "bridge")
+    await _ip("link", "add", bridge, "type", "bridge", check=False)  # exists: ours (see above)
+    await _ip("addr", "flush", "dev", bridge)
     await _ip("addr", "add", f"{gateway_of(cidr)}/{network.prefixlen}", "dev", bridge)
     await _ip("link", "set", bridge, "up")
 

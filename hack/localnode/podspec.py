@@ -215,7 +215,8 @@ def _downward_files(pod: dict[str, Any], items: list[dict[str, Any]], pod_ip: st
     for item in items:
         if "fieldRef" not in item:
             raise PodConfigError("CreateContainerConfigError", "downwardAPI supports fieldRef items only")
-        files[item["path"]] = (_field_value(pod, item["fieldRef"]["fieldPath"], pod_ip).encode(), item.get("mode", mode))
+        value = _field_value(pod, item["fieldRef"]["fieldPath"], pod_ip).encode()
+        files[item["path"]] = (value, item.get("mode", mode))
     return files
 
 

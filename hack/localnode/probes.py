@@ -1,11 +1,19 @@
 """Readiness, liveness and startup probes with the kubelet's semantics."""
 
+from __future__ import annotations
+
 import asyncio
+import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from .status import ContainerRecord
+
+log = logging.getLogger("localnode")
 
 
 @dataclass
@@ -17,7 +25,7 @@ class ProbeSettings:
     failure_threshold: int
 
     @classmethod
-    def of(cls, probe: dict[str, Any]) -> "ProbeSettings":
+    def of(cls, probe: dict[str, Any]) -> ProbeSettings:
         return cls(
             initial_delay=probe.get("initialDelaySeconds", 0),
             period=probe.get("periodSeconds", 10),
@@ -67,7 +75,8 @@ async def run_check(probe: dict[str, Any], container: dict[str, Any], pod_ip: st
         if "httpGet" in probe:
             spec = probe["httpGet"]
             host = spec.get("host") or pod_ip
-            url = f"{spec.get('scheme', 'HTTP').lower()}://{host}:{resolve_port(spec['port'], container)}{spec.get('path', '/')}"
+            port = resolve_port(spec["port"], container)
+            url = f"{spec.get('scheme', 'HTTP').lower()}://{host}:{port}{spec.get('path', '/')}"
             headers = {h["name"]: h["value"] for h in spec.get("httpHeaders", [])}
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
                 async with session.get(url, headers=headers, ssl=False, allow_redirects=True) as response:
@@ -85,10 +94,61 @@ async def run_check(probe: dict[str, Any], container: dict[str, Any], pod_ip: st
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
             try:
                 return await asyncio.wait_for(process.wait(), timeout) == 0
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 os.killpg(process.pid, 9)
                 await process.wait()
                 return False
-    except (OSError, asyncio.TimeoutError, aiohttp.ClientError, ValueError):
+    except (TimeoutError, OSError, aiohttp.ClientError, ValueError):
         return False
     return False
+
+
+@dataclass(frozen=True)
+class PodProbeContext:
+    """What probing a container needs of its pod's worker."""
+
+    key: str  # namespace/name, for the log
+    pod_ip: str
+    exec_prefix: tuple[str, ...]  # runs an exec probe in the pod's network namespace
+    changed: asyncio.Event  # set when a verdict changes the container's record
+    kill: Callable[[str, float, str], Awaitable[None]]  # (container, grace, reason)
+    default_grace: float  # the pod's terminationGracePeriodSeconds
+
+
+async def probe_container(pod: PodProbeContext, container: dict[str, Any], record: ContainerRecord,
+                          env: dict[str, str]) -> None:
+    """Runs the container's probes while it runs: startup first, then readiness and liveness."""
+    if "startupProbe" in container:
+        if not await _probe_loop(pod, container, record, env, "startupProbe", initial=False, until_success=True):
+            return
+        record.started = True
+        record.ready = "readinessProbe" not in container
+        pod.changed.set()
+    loops = []
+    if "readinessProbe" in container:
+        loops.append(_probe_loop(pod, container, record, env, "readinessProbe", initial=False))
+    if "livenessProbe" in container:
+        loops.append(_probe_loop(pod, container, record, env, "livenessProbe", initial=True))
+    await asyncio.gather(*loops)
+
+
+async def _probe_loop(pod: PodProbeContext, container: dict[str, Any], record: ContainerRecord, env: dict[str, str],
+                      kind: str, initial: bool, until_success: bool = False) -> bool:
+    probe = container[kind]
+    settings = ProbeSettings.of(probe)
+    tracker = ProbeTracker(settings, initial)
+    await asyncio.sleep(settings.initial_delay)
+    while True:
+        success = await run_check(probe, container, pod.pod_ip, env, settings.timeout, pod.exec_prefix)
+        if tracker.record(success):
+            if kind == "readinessProbe":
+                record.ready = tracker.verdict
+                pod.changed.set()
+            elif tracker.verdict is False:  # liveness or startup failed: the kubelet kills it
+                grace = probe.get("terminationGracePeriodSeconds", pod.default_grace)
+                log.info("pod %s container %s failed its %s; killing it", pod.key, record.name, kind)
+                await pod.kill(record.name, grace, "Error")
+                return False
+            elif until_success:
+                return True
+        await asyncio.sleep(settings.period)

@@ -84,6 +84,20 @@ class PodRecord:
     sandbox_ready: bool = True
 
 
+def terminate_for_deletion(pod: PodRecord, now: str) -> None:
+    """What the kubelet reports of a deleted pod before it lets it go: every container terminated
+    (one that never ran: ContainerStatusUnknown, 137) and the pod in a terminal phase. The Job
+    controller waits for that phase before it releases a pod that has a pod failure policy."""
+    for record in [*pod.init_containers, *pod.containers]:
+        if record.state != TERMINATED:
+            record.state, record.exit_code, record.finished_at = TERMINATED, 137, now
+            record.reason = "ContainerStatusUnknown"
+            record.message = "The container could not be located when the pod was terminated"
+            record.ready = False
+    if phase(pod) not in ("Succeeded", "Failed"):
+        pod.failure = PodFailure("Terminated", "the pod was deleted before it completed")
+
+
 def _succeeded(record: ContainerRecord) -> bool:
     return record.state == TERMINATED and record.exit_code == 0
 
@@ -139,12 +153,13 @@ def pod_status(pod: PodRecord, previous_conditions: list[dict[str, Any]], now: s
         "conditions": wanted,
         "hostIP": "127.0.0.1",
         "hostIPs": [{"ip": "127.0.0.1"}],
-        "podIP": pod.pod_ip,
-        "podIPs": [{"ip": pod.pod_ip}],
         "startTime": pod.start_time,
         "initContainerStatuses": [c.status() for c in pod.init_containers],
         "containerStatuses": [c.status() for c in pod.containers],
     }
+    if pod.pod_ip:  # none while the pod waits for a free address
+        status["podIP"] = pod.pod_ip
+        status["podIPs"] = [{"ip": pod.pod_ip}]
     if pod.failure:
         status["reason"] = pod.failure.reason
         status["message"] = pod.failure.message

@@ -10,30 +10,30 @@ import os
 import shutil
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import network, podspec
+from .context import NodeContext
+from .identity import NODE_MARKER
 from .images import runtime_for
-from .probes import ProbeSettings, ProbeTracker, run_check
+from .ipam import AddressesExhausted
+from .probes import PodProbeContext, probe_container
 from .status import (RUNNING, TERMINATED, WAITING, ContainerRecord, PodFailure, PodRecord, pod_status,
-                     termination_reason, truncate_message)
-
-if TYPE_CHECKING:
-    from .agent import NodeAgent
+                     terminate_for_deletion, termination_reason, truncate_message)
 
 log = logging.getLogger("localnode")
 HERE = Path(__file__).resolve().parent
 ENTER = HERE / "enter.py"
 BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET_AFTER = 10.0, 300.0, 600.0
 KILL_GRACE_DEFAULT = 30
+ADDRESS_RETRY_SECONDS = 1.0
 FALLBACK_LOG_LINES = 80
-NODE_MARKER = "MLOPS_LOCALNODE"
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def exit_code_of(returncode: int) -> int:
@@ -41,24 +41,24 @@ def exit_code_of(returncode: int) -> int:
 
 
 class PodWorker:
-    def __init__(self, agent: NodeAgent, pod: dict[str, Any]):
-        self.agent = agent
+    def __init__(self, node: NodeContext, pod: dict[str, Any]):
+        self.node = node
         self.pod = pod
         meta = pod["metadata"]
         self.uid = meta["uid"]
         self.key = f"{meta['namespace']}/{meta['name']}"
-        self.dir = agent.pods_dir / self.uid
-        self.log_dir = agent.logs_dir / f"{meta['namespace']}_{meta['name']}_{self.uid}"
+        self.dir = node.pods_dir / self.uid
+        self.log_dir = node.logs_dir / f"{meta['namespace']}_{meta['name']}_{self.uid}"
         spec = pod["spec"]
         self.record = PodRecord(
             init_containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("initContainers", [])],
             containers=[ContainerRecord(c["name"], c["image"]) for c in spec.get("containers", [])],
             restart_policy=spec.get("restartPolicy", "Always"),
-            pod_ip=agent.addresses.address_for(self.uid),
+            pod_ip="",  # allocated when the pod starts (_run)
             start_time=pod.get("status", {}).get("startTime") or now(),
             sandbox_ready=False,
         )
-        self.netns = f"{agent.netns_prefix}{self.uid}"
+        self.netns = f"{node.netns_prefix}{self.uid}"
         self.host_veth = "mlv" + self.uid.replace("-", "")[:12]
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.kill_reasons: dict[str, str] = {}
@@ -66,10 +66,11 @@ class PodWorker:
         self.stopping = asyncio.Event()
         self.objects = podspec.ReferencedObjects()
         self._published: dict[str, Any] | None = None
+        self._final = False  # set when the pod will run nothing more: the publisher ends after it
         self._conditions: list[dict[str, Any]] = pod.get("status", {}).get("conditions", [])
         self.task = asyncio.create_task(self._run(), name=f"pod {self.key}")
 
-    # --- entry points from the agent ------------------------------------------------------------
+    # --- entry points from the pod manager ----------------------------------------------------
 
     def observe(self, pod: dict[str, Any]) -> None:
         self.pod = pod
@@ -90,21 +91,33 @@ class PodWorker:
         except asyncio.CancelledError:
             pass
 
+    async def report_deleted(self) -> None:
+        """After stop(): the pod's last status, terminal, as a kubelet writes it before the pod goes."""
+        terminate_for_deletion(self.record, now())
+        await self._publish()
+
     async def release(self) -> None:
         """Gives back what the pod held on the node: its network namespace, address and files
         (logs stay for kubectl logs)."""
-        await network.delete_pod_network(self.netns)
-        self.agent.addresses.release(self.uid)
+        await self._release_network()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    async def _release_network(self) -> None:
+        await network.delete_pod_network(self.netns)
+        self.node.addresses.release(self.uid)
 
     # --- the pod's life -------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        publisher = asyncio.create_task(self._publish_loop())
+        publisher = asyncio.create_task(self._publish_loop(), name=f"publish {self.key}")
         deadline = asyncio.create_task(self._deadline())
         try:
-            await network.create_pod_network(self.netns, self.host_veth, self.agent.bridge, self.record.pod_ip,
-                                             self.agent.pod_cidr)
+            address = await self._acquire_address()
+            if address is None:
+                return
+            self.record.pod_ip = address
+            await network.create_pod_network(self.netns, self.host_veth, self.node.bridge, self.record.pod_ip,
+                                             self.node.pod_cidr)
             self.record.sandbox_ready = True
             self.changed.set()
             try:
@@ -122,18 +135,42 @@ class PodWorker:
             self._fail_pod("LocalNodeError", f"the local node could not run the pod: {error!r}")
         finally:
             deadline.cancel()
+            if self.stopping.is_set():
+                publisher.cancel()  # the pod is being deleted; its status no longer matters
+            else:
+                self._final = True  # the publisher publishes the last state, then ends
             self.changed.set()
-            await asyncio.sleep(0)
-            publisher.cancel()
             try:
-                await publisher
+                await publisher  # cancelling _run here cancels the publisher too
             except asyncio.CancelledError:
-                pass
+                if self.task.cancelling():  # not only the publisher we cancelled: we are stopped
+                    raise
             if not self.stopping.is_set():
-                await self._publish()
-                # A pod that will run nothing more gives its network back, as the kubelet removes
-                # the sandbox; its address stays in its status.
-                await network.delete_pod_network(self.netns)
+                # A pod that will run nothing more (Succeeded or Failed) gives its network
+                # namespace and address back, as the kubelet removes the sandbox: a Job's finished
+                # pods must not hold the CIDR. The address stays in its status; the pool hands out
+                # fresh addresses before reused ones.
+                await self._release_network()
+
+    async def _acquire_address(self) -> str | None:
+        """The pod's address; while the pod CIDR has none free, the pod waits (ContainerCreating)
+        until a pod gives one back. None when the pod is stopped meanwhile."""
+        waiting = False
+        while not self.stopping.is_set():
+            try:
+                return self.node.addresses.address_for(self.uid)
+            except AddressesExhausted as error:
+                if not waiting:
+                    waiting = True
+                    log.warning("pod %s: %s; waiting for a pod to give one back", self.key, error)
+                    for record in [*self.record.init_containers, *self.record.containers]:
+                        record.message = f"waiting for a free pod address: {error}"
+                    self.changed.set()
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), ADDRESS_RETRY_SECONDS)
+                except TimeoutError:
+                    pass
+        return None
 
     def _fail_pod(self, reason: str, message: str) -> None:
         log.info("pod %s failed: %s: %s", self.key, reason, message)
@@ -147,15 +184,16 @@ class PodWorker:
         seconds = self.pod["spec"].get("activeDeadlineSeconds")
         if not seconds:
             return
-        started = datetime.strptime(self.record.start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        remaining = seconds - (datetime.now(timezone.utc) - started).total_seconds()
+        started = datetime.strptime(self.record.start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        remaining = seconds - (datetime.now(UTC) - started).total_seconds()
         await asyncio.sleep(max(0.0, remaining))
-        self._fail_pod("DeadlineExceeded", f"Pod was active on the node longer than the specified deadline ({seconds}s)")
+        self._fail_pod("DeadlineExceeded",
+                       f"Pod was active on the node longer than the specified deadline ({seconds}s)")
         grace = self.pod["spec"].get("terminationGracePeriodSeconds", KILL_GRACE_DEFAULT)
         await asyncio.gather(*(self._kill(name, grace, "DeadlineExceeded") for name in list(self.processes)))
 
     async def _prepare_volumes(self) -> dict[str, str]:
-        self.objects = await self.agent.referenced_objects(self.pod)
+        self.objects = await self.node.api.referenced_objects(self.pod)
         plans = podspec.volume_plans(self.pod, self.objects, self.record.pod_ip)
         dirs = {}
         for plan in plans:
@@ -175,7 +213,8 @@ class PodWorker:
         return dirs
 
     async def _run_init_containers(self, volume_dirs: dict[str, str]) -> bool:
-        for container, record in zip(self.pod["spec"].get("initContainers", []), self.record.init_containers):
+        for container, record in zip(self.pod["spec"].get("initContainers", []), self.record.init_containers,
+                                     strict=True):
             while True:
                 exit_code = await self._run_once(container, record, volume_dirs, probes=False)
                 if exit_code is None or self.stopping.is_set() or self.record.failure:
@@ -202,9 +241,11 @@ class PodWorker:
         record.last_terminated = record.terminated_dict()
         record.restart_count += 1
         ran_for = _seconds_between(record.started_at, record.finished_at)
-        delay = 0.0 if ran_for >= BACKOFF_RESET_AFTER else min(BACKOFF_MAX, BACKOFF_START * 2 ** (record.restart_count - 1))
+        delay = 0.0 if ran_for >= BACKOFF_RESET_AFTER else min(BACKOFF_MAX,
+                                                               BACKOFF_START * 2 ** (record.restart_count - 1))
         record.state, record.reason = WAITING, "CrashLoopBackOff"
-        record.message = f"back-off {delay:.0f}s restarting failed container={record.name} pod={self.pod['metadata']['name']}"
+        record.message = (f"back-off {delay:.0f}s restarting failed container={record.name} "
+                          f"pod={self.pod['metadata']['name']}")
         record.ready = False
         self.changed.set()
         await asyncio.sleep(delay)
@@ -212,7 +253,7 @@ class PodWorker:
     async def _run_once(self, container: dict[str, Any], record: ContainerRecord, volume_dirs: dict[str, str],
                         probes: bool) -> int | None:
         """Starts the container once and waits for it; None when it could not start."""
-        runtime = runtime_for(container["image"], self.agent.python)
+        runtime = runtime_for(container["image"], self.node.python)
         if runtime is None:
             record.state, record.reason = WAITING, "ImageNotRunnableLocally"
             record.message = (f"image {container['image']!r} has no local runtime; the local node runs python:3.x "
@@ -238,8 +279,8 @@ class PodWorker:
                     self._fail_pod(error.reason, error.message)
                     return None
                 # Like the kubelet: a missing ConfigMap or Secret key may appear; try again.
-                await asyncio.sleep(self.agent.config_retry_seconds)
-                self.objects = await self.agent.referenced_objects(self.pod)
+                await asyncio.sleep(self.node.config_retry_seconds)
+                self.objects = await self.node.api.referenced_objects(self.pod)
         plan = work / "plan.json"
         plan.write_text(json.dumps({
             "mounts": [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in mounts],
@@ -262,7 +303,8 @@ class PodWorker:
         record.started = "startupProbe" not in container
         record.ready = record.started and "readinessProbe" not in container
         self.changed.set()
-        probe_task = asyncio.create_task(self._probe(container, record, env)) if probes else None
+        probe_task = asyncio.create_task(probe_container(self._probe_context(), container, record, env)) \
+            if probes else None
         try:
             returncode = await process.wait()
         finally:
@@ -286,53 +328,20 @@ class PodWorker:
             "HOSTNAME": self.pod["metadata"]["name"],
             "HOME": str(self.dir / "home"),
             "PYTHONUNBUFFERED": "1",
-            NODE_MARKER: self.agent.identity,
+            NODE_MARKER: self.node.identity,
         }
         (self.dir / "home").mkdir(parents=True, exist_ok=True)
         return podspec.container_env(self.pod, container, self.objects, self.record.pod_ip, base)
+
+    def _probe_context(self) -> PodProbeContext:
+        return PodProbeContext(
+            key=self.key, pod_ip=self.record.pod_ip, exec_prefix=self.in_pod_network, changed=self.changed,
+            kill=self._kill, default_grace=self.pod["spec"].get("terminationGracePeriodSeconds", KILL_GRACE_DEFAULT))
 
     @property
     def in_pod_network(self) -> tuple[str, ...]:
         """Command prefix that runs a program inside the pod's network namespace."""
         return ("nsenter", f"--net={network.namespace_path(self.netns)}", "--")
-
-    # --- probes ---------------------------------------------------------------------------------
-
-    async def _probe(self, container: dict[str, Any], record: ContainerRecord, env: dict[str, str]) -> None:
-        if "startupProbe" in container:
-            if not await self._probe_loop(container, record, env, "startupProbe", initial=False, until_success=True):
-                return
-            record.started = True
-            record.ready = "readinessProbe" not in container
-            self.changed.set()
-        loops = []
-        if "readinessProbe" in container:
-            loops.append(self._probe_loop(container, record, env, "readinessProbe", initial=False))
-        if "livenessProbe" in container:
-            loops.append(self._probe_loop(container, record, env, "livenessProbe", initial=True))
-        await asyncio.gather(*loops)
-
-    async def _probe_loop(self, container, record, env, kind: str, initial: bool, until_success: bool = False) -> bool:
-        probe = container[kind]
-        settings = ProbeSettings.of(probe)
-        tracker = ProbeTracker(settings, initial)
-        await asyncio.sleep(settings.initial_delay)
-        while True:
-            success = await run_check(probe, container, self.record.pod_ip, env, settings.timeout,
-                                      self.in_pod_network)
-            if tracker.record(success):
-                if kind == "readinessProbe":
-                    record.ready = tracker.verdict
-                    self.changed.set()
-                elif tracker.verdict is False:  # liveness or startup failed: the kubelet kills it
-                    grace = probe.get("terminationGracePeriodSeconds",
-                                      self.pod["spec"].get("terminationGracePeriodSeconds", KILL_GRACE_DEFAULT))
-                    log.info("pod %s container %s failed its %s; killing it", self.key, record.name, kind)
-                    await self._kill(record.name, grace, "Error")
-                    return False
-                elif until_success:
-                    return True
-            await asyncio.sleep(settings.period)
 
     async def _kill(self, name: str, grace: float, reason: str) -> None:
         process = self.processes.get(name)
@@ -343,7 +352,7 @@ class PodWorker:
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
         except ProcessLookupError:
@@ -359,8 +368,11 @@ class PodWorker:
     async def _publish_loop(self) -> None:
         while True:
             await self.changed.wait()
+            final = self._final
             self.changed.clear()
             await self._publish()
+            if final:
+                return
 
     async def _publish(self) -> None:
         status = pod_status(self.record, self._conditions, now())
@@ -368,7 +380,7 @@ class PodWorker:
             return
         meta = self.pod["metadata"]
         try:
-            await self.agent.patch_pod_status(meta["namespace"], meta["name"], status)
+            await self.node.api.patch_pod_status(meta["namespace"], meta["name"], status)
         except Exception as error:  # the pod may be gone; the next change retries
             log.debug("pod %s: status patch failed: %s", self.key, error)
             return

@@ -150,3 +150,30 @@ def test_a_child_the_api_server_refuses_stalls_with_its_words(crds, namespace, o
     assert condition(current, "Ready")["reason"] == "ChildRefused" and "affinity" in message
     assert condition(current, "Stalled")["status"] == "True"
     assert [r for r, _ in events(crds, namespace, "bad-affinity")].count("ChildRefused") == 1
+
+
+def test_an_evicted_trial_pod_is_retried_without_counting_as_a_failure(crds, namespace, operator, tmp_path):
+    apply(crds, namespace, dataset("data", write_csv(tmp_path / "cancer.csv")))
+    gated = script_trainer(
+        "import os, pathlib, time\n"
+        "gate = pathlib.Path(os.environ['GATE'])\n"
+        "while not gate.exists(): time.sleep(0.2)\n"
+        "from mlops_operator.runtime import report; report({'score': 1.0})")
+    gated["env"] = [{"name": "GATE", "value": str(tmp_path / "gate")}]
+    apply(crds, namespace, experiment("evicted", "data", gated, values=(1,), trialPolicy={"backoffLimit": 0}))
+    operator.start()
+
+    def running_pod():
+        pods = get_json(crds, namespace, "pods", "-l", "job-name=evicted-r1-t0")["items"]
+        return next((p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"), None)
+
+    first = wait_for(running_pod, 120, "the trial's pod to run")
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": first, "namespace": namespace}}
+    crds.kubectl("create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{first}/eviction", "-f", "-",
+                 input=json.dumps(eviction))
+    second = wait_for(lambda: (name := running_pod()) and name != first and name, 120, "a replacement pod")
+    (tmp_path / "gate").touch()
+    final = wait_for(lambda: experiment_finished(crds, namespace, "evicted"), 120, "the trial to finish")
+    assert final["phase"] == "Succeeded" and final["trials"]["failed"] == 0, final
+    job = get_json(crds, namespace, "job", "evicted-r1-t0")
+    assert not job["status"].get("failed") and second != first  # the eviction was not counted

@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,13 @@ def network_names(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True).stdout
 
 
+def link_indexes(*name: str) -> set[int]:
+    """Interface indexes of the links (or of the named one). Another cluster beside this one may
+    take a freed bridge name at once, so a bridge is followed by its index, not its name."""
+    out = subprocess.run(["ip", "-o", "link", "show", *name], capture_output=True, text=True).stdout
+    return {int(line.split(":", 1)[0]) for line in out.splitlines()}
+
+
 def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     cluster = localcluster.LocalCluster(tmp_path / "second", verbosity=0)
     state = cluster.start()
@@ -42,15 +51,18 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     subprocess.run([*kubectl, "run", "sleeper", "--image=python:3.11", "--restart=Never", "--command", "--",
                     "python", "-c", "import time; time.sleep(600)"], check=True, capture_output=True)
 
-    def sleeper_pid():
+    def sleeper():
         out = subprocess.run([*kubectl, "get", "pod", "sleeper", "-o", "json"], capture_output=True, text=True).stdout
-        statuses = json.loads(out or "{}").get("status", {}).get("containerStatuses") or [{}]
-        return "running" in statuses[0].get("state", {}) and int(statuses[0]["containerID"].removeprefix("local://"))
+        pod = json.loads(out or "{}")
+        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+        return "running" in statuses[0].get("state", {}) and pod
 
-    pod_pid = wait_for(sleeper_pid, 60, "the pod to run on the second cluster's node")
+    pod = wait_for(sleeper, 60, "the pod to run on the second cluster's node")
+    pod_pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
     bridge = state.node_identity.split(".", 1)[1]
-    assert bridge in network_names("link", "show")
-    assert f"mlpod-{bridge}-" in network_names("netns", "list")
+    [bridge_index] = link_indexes(bridge)
+    pod_netns = f"mlpod-{bridge}-{pod['metadata']['uid']}"
+    assert pod_netns in network_names("netns", "list")
     assert localcluster.node_processes(state.node_identity) == [pod_pid]
 
     cluster.stop()
@@ -58,7 +70,88 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
     assert not [pid for pid in [*pids, pod_pid] if localcluster._alive(pid)]
     assert not localcluster.node_processes(state.node_identity)
     assert not [port for port in ports if localcluster.port_is_bound(port)]
-    assert bridge not in network_names("link", "show")
-    assert f"mlpod-{bridge}-" not in network_names("netns", "list")
+    assert bridge_index not in link_indexes()
+    assert pod_netns not in network_names("netns", "list")
     assert not os.path.exists(etcd_data)
-    assert bridge not in network_names("link", "show") or bridge in network_names("link", "show") and False
+
+
+ENV_LINE = 'eval "$(python3 hack/localcluster.py env)"'
+
+
+def path_without_venv() -> str:
+    """PATH as a fresh shell has it: without this virtualenv's bin folder."""
+    venv_bins = {Path(sys.prefix, "bin").resolve()} if sys.prefix != sys.base_prefix else set()
+    if os.environ.get("VIRTUAL_ENV"):
+        venv_bins.add(Path(os.environ["VIRTUAL_ENV"], "bin").resolve())
+    return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p and Path(p).resolve() not in venv_bins)
+
+
+def run_env_line_in_a_fresh_shell(cluster, tmp_path, path: str) -> list[str]:
+    """`env -i` a shell whose default state folder is the session cluster's, run the documented
+    line, and report where kubectl is and the nodes it sees."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "cluster").symlink_to(Path(cluster.kubeconfig).parent)
+    script = f'set -e\n{ENV_LINE}\ncommand -v kubectl\nkubectl get nodes -o name\n'
+    result = subprocess.run(["env", "-i", f"PATH={path}", f"HOME={Path.home()}", f"MLOPS_CACHE_DIR={cache}",
+                             "bash", "-c", script], capture_output=True, text=True, cwd=localcluster.HACK.parent,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def cannot_import_cryptography(python3: str, path: str) -> bool:
+    return subprocess.run(["env", "-i", f"PATH={path}", f"HOME={Path.home()}", python3, "-c", "import cryptography"],
+                          capture_output=True).returncode != 0
+
+
+def test_env_line_works_in_a_fresh_shell_with_the_machines_python3(cluster, tmp_path):
+    if not cluster.local:
+        pytest.skip("reads the local cluster's state folder")
+    path = path_without_venv()
+    python3 = shutil.which("python3", path=path)
+    if python3 is None:
+        pytest.skip("no python3 on PATH outside the virtualenv")
+    if not cannot_import_cryptography(python3, path):
+        pytest.skip(f"the machine's python3 ({python3}) can import cryptography, so it cannot show that `env` "
+                    "does without it (test_env_line_works_with_a_python3_without_packages covers that)")
+    kubectl, *nodes = run_env_line_in_a_fresh_shell(cluster, tmp_path, path)
+    assert Path(kubectl).resolve() == Path(cluster.kubectl_path).resolve()
+    assert "node/local-node" in nodes
+
+
+def test_env_line_works_with_a_python3_without_packages(cluster, tmp_path):
+    """The same line where `python3` is this interpreter without site-packages (-S), so the
+    check holds on machines whose own python3 has cryptography installed."""
+    if not cluster.local:
+        pytest.skip("reads the local cluster's state folder")
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    (bare / "python3").write_text(f'#!/bin/sh\nexec {sys._base_executable} -S "$@"\n')
+    (bare / "python3").chmod(0o755)
+    path = f"{bare}:{path_without_venv()}"
+    assert cannot_import_cryptography("python3", path)
+    kubectl, *nodes = run_env_line_in_a_fresh_shell(cluster, tmp_path, path)
+    assert Path(kubectl).resolve() == Path(cluster.kubectl_path).resolve()
+    assert "node/local-node" in nodes
+
+
+def test_two_claims_never_share_a_bridge_and_a_held_bridge_is_refused(cluster, tmp_path):
+    if not cluster.local:
+        pytest.skip("looks at the local node's bridge")
+    claims = [localcluster.claim_pod_network() for _ in range(2)]
+    try:
+        (first, first_cidr, _), (second, second_cidr, _) = claims
+        assert first != second and first_cidr != second_cidr
+    finally:
+        for bridge, _, fd in claims:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+            os.close(fd)
+    # An agent started by hand on the session node's bridge refuses, and leaves that bridge alone.
+    bridge = localcluster.ClusterState.load(Path(cluster.kubeconfig).parent).node_identity.split(".", 1)[1]
+    [index] = link_indexes(bridge)
+    result = subprocess.run([sys.executable, "-m", "localnode", f"--kubeconfig={cluster.kubeconfig}",
+                             "--node-name=intruder", f"--bridge={bridge}", f"--state-dir={tmp_path}"],
+                            cwd=localcluster.HACK, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "in use by another local node agent" in result.stderr, result.stderr
+    assert link_indexes(bridge) == {index}

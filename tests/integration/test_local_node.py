@@ -1,12 +1,19 @@
 """Pods on the local node run as real processes, through the real scheduler and controllers."""
 
+import ipaddress
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
+import uuid
+from pathlib import Path
 
 import pytest
 
 import localcluster
+from localnode.bridges import lock_bridge
 from support import get_json, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -344,3 +351,177 @@ spec:
     apply(cluster, namespace, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {mode: ready}\n")
     done = pod_in_phase(cluster, namespace, "patient", "Succeeded")
     assert container_status(done)["state"]["terminated"]["message"] == "ready"
+
+
+def pod_network(cluster) -> ipaddress.IPv4Network:
+    """The local node's pod CIDR, read from its bridge (the gateway holds the first address)."""
+    state = localcluster.ClusterState.load(Path(cluster.kubeconfig).parent)
+    bridge = state.node_identity.split(".", 1)[1]
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", bridge], capture_output=True, text=True,
+                         check=True).stdout
+    return ipaddress.ip_interface(out.split()[3]).network
+
+
+def agent_log(cluster) -> Path:
+    return Path(cluster.kubeconfig).parent / "logs" / "local-node.log"
+
+
+SHORT_PODS = 300
+SHORT_PODS_PARALLELISM = 10  # measured on 2 cores: 5 -> 63 s, 10 -> 31 s, 20 -> 41 s (CPU-bound)
+
+
+def test_finished_pods_give_their_address_back_so_a_job_outnumbers_the_pod_cidr(cluster, namespace):
+    usable = pod_network(cluster).num_addresses - 3  # network, broadcast and the bridge's own
+    assert SHORT_PODS > usable
+    log_start = agent_log(cluster).stat().st_size
+    started = time.monotonic()
+    apply(cluster, namespace, f"""
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: many}}
+spec:
+  completions: {SHORT_PODS}
+  parallelism: {SHORT_PODS_PARALLELISM}
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: main, image: python:3.11, command: ["true"]}}]
+""")
+
+    def agent_log_since_start() -> str:
+        return agent_log(cluster).read_bytes()[log_start:].decode(errors="replace")
+
+    def job_finished() -> bool:
+        assert "exhausted" not in agent_log_since_start(), "the node ran out of pod addresses"
+        return job_condition(cluster, namespace, "many", "Complete") or job_condition(cluster, namespace, "many", "Failed")
+
+    wait_for(job_finished, 240, f"{SHORT_PODS} pods to finish", interval=1)
+    elapsed = time.monotonic() - started
+    finished = pods(cluster, namespace, "job-name=many")
+    phases = [p["status"].get("phase") for p in finished]
+    assert phases == ["Succeeded"] * SHORT_PODS, {phase: phases.count(phase) for phase in set(phases)}
+    addresses = {p["status"]["podIP"] for p in finished}
+    assert len(addresses) <= usable < SHORT_PODS  # addresses were given back and used again
+    assert "exhausted" not in agent_log_since_start()
+    print(f"{SHORT_PODS} pods on {len(addresses)} addresses in {elapsed:.1f}s")
+
+
+def node_condition(cluster, node: str, kind: str) -> dict:
+    conditions = get_json(cluster, None, "node", node).get("status", {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == kind), {})
+
+
+def test_an_agent_that_may_not_watch_pods_marks_its_node_not_ready_and_exits(cluster, namespace, tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    node, role = f"deaf-node-{suffix}", f"mlops-test-deaf-node-{suffix}"
+    bridge, pod_cidr, lock_fd = localcluster.claim_pod_network()
+    # May register and renew its Node and Lease, may not list or watch pods.
+    apply(cluster, namespace, f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: node-agent}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: {role}}}
+rules:
+- {{apiGroups: [""], resources: [nodes], verbs: [create]}}
+- {{apiGroups: [""], resources: [nodes, nodes/status], resourceNames: [{node}], verbs: [get, patch, update]}}
+- {{apiGroups: [coordination.k8s.io], resources: [leases], verbs: [create]}}
+- {{apiGroups: [coordination.k8s.io], resources: [leases], resourceNames: [{node}], verbs: [get, patch, update]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: {role}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
+subjects: [{{kind: ServiceAccount, name: node-agent, namespace: {namespace}}}]
+""")
+    # Cordoned beforehand (the agent keeps a Node's spec), so no pod of another test lands on it.
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": node}, "spec": {"unschedulable": True}}))
+    token = cluster.kubectl("create", "token", "node-agent", "--duration=10m", namespace=namespace).stdout.strip()
+    admin = json.loads(Path(cluster.kubeconfig).read_text())
+    kubeconfig = tmp_path / "node-agent.kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "agent",
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": "node-agent", "user": {"token": token}}],
+        "contexts": [{"name": "agent", "context": {"cluster": "local", "user": "node-agent"}}],
+    }))
+    log_path = tmp_path / "agent.log"
+    with open(log_path, "wb") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={node}",
+             f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--bridge-lock-fd={lock_fd}",
+             f"--state-dir={tmp_path / 'node'}"],
+            cwd=localcluster.HACK, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock_fd,))
+    os.close(lock_fd)  # the agent holds the bridge name now
+    try:
+        returncode = agent.wait(timeout=60)
+        output = log_path.read_text(errors="replace")
+        assert returncode != 0, output
+        assert "pod watch failed" in output and "forbidden" in output, output
+        ready = node_condition(cluster, node, "Ready")
+        assert ready["status"] == "False" and ready["reason"] == "PodWatchFailed", ready
+        assert "forbidden" in ready["message"] and "pods" in ready["message"], ready
+        assert bridge not in network_names("link", "show") or another_node_uses(bridge)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        cluster.kubectl("delete", "node", node, "--ignore-not-found")
+        cluster.kubectl("delete", "lease", node, "-n", "kube-node-lease", "--ignore-not-found")
+        cluster.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")
+        if (fd := lock_bridge(bridge)) is not None:  # no live agent holds the name
+            if not another_node_uses(bridge):
+                subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+            os.close(fd)
+
+
+def network_names(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True).stdout
+
+
+def another_node_uses(bridge: str) -> bool:
+    """A cluster beside this one (free names are chosen lowest first) may take a bridge name
+    the moment it is freed; its agent's command line names it."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"localnode" in argv and f"--bridge={bridge}".encode() in argv:
+            return True
+    return False
+
+
+RESTRICTED_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: restricted}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: main
+    image: python:3.11
+    command: [python, -c, 'print("within the rules")']
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+"""
+
+
+def test_pod_security_admission_enforces_the_restricted_profile(cluster, namespace):
+    cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
+    refused = cluster.kubectl("run", "unrestricted", "--image=python:3.11", "--restart=Never", "--command", "--",
+                              "python", "-c", "pass", namespace=namespace, check=False)
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted' in refused.stderr, refused.stderr
+    assert cluster.kubectl("get", "pod", "unrestricted", namespace=namespace, check=False).returncode != 0
+
+    apply(cluster, namespace, RESTRICTED_POD)
+    done = pod_in_phase(cluster, namespace, "restricted", "Succeeded", "Failed", timeout=60)
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert cluster.kubectl("logs", "restricted", namespace=namespace).stdout == "within the rules\n"

@@ -6,7 +6,7 @@ import pytest
 
 from localnode import podspec
 from localnode.images import runtime_for
-from localnode.ipam import AddressPool
+from localnode.ipam import AddressesExhausted, AddressPool
 from localnode.probes import ProbeSettings, ProbeTracker, resolve_port
 
 POD = {
@@ -151,3 +151,15 @@ def test_named_probe_ports_resolve_from_the_container():
     assert resolve_port(9090, {}) == 9090
     with pytest.raises(ValueError):
         resolve_port("metrics", {})
+
+
+def test_address_pool_hands_out_fresh_addresses_before_reused_ones():
+    pool = AddressPool("10.244.3.0/29")  # .1 is the bridge's; .2 to .6 for pods
+    assert [pool.address_for(p) for p in "ab"] == ["10.244.3.2", "10.244.3.3"]
+    pool.release("a")
+    pool.release("a")  # idempotent: a pod released at completion and again at deletion
+    assert [pool.address_for(p) for p in "cde"] == ["10.244.3.4", "10.244.3.5", "10.244.3.6"]
+    pool.release("c")
+    assert [pool.address_for(p) for p in "fg"] == ["10.244.3.2", "10.244.3.4"]  # oldest released first
+    with pytest.raises(AddressesExhausted, match="exhausted"):
+        pool.address_for("h")

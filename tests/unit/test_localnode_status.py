@@ -76,3 +76,20 @@ def test_failure_reason_and_message_reach_the_pod_status():
 def test_termination_message_is_capped_at_4096_bytes_keeping_the_end():
     assert truncate_message(b"a" * 5000 + b"END") == ("a" * 4093) + "END"
     assert truncate_message(b'{"metrics": {}}') == '{"metrics": {}}'
+
+
+def test_a_pod_waiting_for_an_address_reports_no_pod_ip():
+    waiting = PodRecord([], [container()], "Never", "", "2026-11-26T12:00:00Z", sandbox_ready=False)
+    status = pod_status(waiting, [], "2026-11-26T12:00:05Z")
+    assert "podIP" not in status and "podIPs" not in status and status["phase"] == "Pending"
+
+
+def test_a_deleted_pod_is_reported_terminal_before_it_goes():
+    from localnode.status import terminate_for_deletion
+
+    record = pod([container()])
+    terminate_for_deletion(record, "2026-11-26T12:00:00Z")
+    status = pod_status(record, [], "2026-11-26T12:00:00Z")
+    assert status["phase"] == "Failed"
+    terminated = status["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (137, "ContainerStatusUnknown")

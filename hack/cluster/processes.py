@@ -1,0 +1,82 @@
+"""The cluster's processes: spawn in a session of their own, check, stop by process group, and
+find what was left behind (processes, bound ports, pod processes of the node agent)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from localnode.identity import NODE_MARKER
+
+STOP_GRACE_SECONDS = 15
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_bound(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def spawn(argv: list[str], log_path: Path, cwd: Path | None = None, pass_fds: tuple[int, ...] = ()) -> int:
+    """Starts a component in a session of its own (so the launcher can exit, and a stop can signal
+    the whole group), its output appended to log_path; returns its pid."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, cwd=cwd, pass_fds=pass_fds)
+    return process.pid
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours still answers kill(0); reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return not alive(pid)
+
+
+def stop_process_group(pid: int, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the component's process group, SIGKILL what is left after the grace period."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait_gone(pid, wait):
+            return
+
+
+def node_processes(node_identity: str) -> list[int]:
+    """Processes the node agent started (its marker, NAME.BRIDGE, is in their environment)."""
+    marker = f"{NODE_MARKER}={node_identity}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
