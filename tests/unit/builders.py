@@ -1,5 +1,6 @@
 """Kubernetes objects as the API server returns them, for the pure decisions' tests."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +57,15 @@ def pod(job_uid: str, *, phase: str = "Running", terminated: dict[str, Any] | No
                                  "message": unschedulable}]
     return {"metadata": {"name": f"{job_uid}-pod", "ownerReferences": [{"uid": job_uid, "controller": True}]},
             "status": status}
+
+
+def encodable(document: Any) -> bool:
+    """Whether the document is valid JSON: no NaN or infinity anywhere (status could not hold it)."""
+    try:
+        json.dumps(document, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -93,10 +93,6 @@ class _Document(BaseModel):
     error: Any = None
     """What went wrong, as the program said it (any JSON value)."""
 
-    @property
-    def error_text(self) -> str:
-        return "" if self.error is None else short_text(self.error)
-
 
 class TrialResultDocument(_Document):
     """{"metrics": {...}, "artifactUri": "...", "digest": "sha256:..."} from a trainer or evaluator.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlops_operator.logic.patch import applied, encodable, merge_patch
+from mlops_operator.logic.patch import applied, merge_patch
 
 
 @pytest.mark.parametrize("current, desired, patch", [
@@ -19,8 +19,3 @@ def test_merge_patch_writes_only_what_changes(current, desired, patch):
     assert merge_patch(current, desired) == patch
     assert applied(current, patch) == {k: v for k, v in desired.items() if v is not None}
 
-
-def test_nan_is_not_encodable():
-    assert encodable({"a": [1.0, {"b": 2}]})
-    assert not encodable({"a": {"b": float("nan")}})
-    assert not encodable({"a": float("inf")})

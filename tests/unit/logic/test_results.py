@@ -6,10 +6,9 @@ import json
 import pytest
 
 from mlops_operator.logic.jobs import Termination, job_facts
-from mlops_operator.logic.patch import encodable
 from mlops_operator.logic.results import judge_trial, judge_validation
 
-from builders import job
+from builders import encodable, job
 
 SUCCEEDED_JOB = job_facts(job("t", "o", state="complete"))
 FAILED_JOB = job_facts(job("t", "o", state="failed", reason="BackoffLimitExceeded",

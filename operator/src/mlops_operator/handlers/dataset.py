@@ -2,15 +2,12 @@
 
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from ..api.dataset import DatasetSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
 from ..logic.dataset.plan import DatasetWorld, plan
-from ..resources.meta import Meta
-from .reads import creation_events, owned_jobs, pods_of
-from .runner import Controller, InvalidSpec, Key, Observed
+from .reads import creation_events, owned_jobs, parsed, pods_of
+from .runner import Controller, Key, Observed
 
 KIND = "Dataset"
 
@@ -20,14 +17,10 @@ def controller(refresh_scale: float = 1.0) -> Controller:
     would otherwise slow down."""
 
     async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
-        body = await kube.get(MLOPS_API_VERSION, KIND, *key)
-        if body is None:
+        dataset = await parsed(kube, KIND, key, DatasetSpec)
+        if dataset is None:
             return None
-        meta, status = Meta.of(body), body.get("status") or {}
-        try:
-            spec = DatasetSpec.model_validate(body["spec"])
-        except ValidationError as error:
-            raise InvalidSpec(error) from None
+        meta, spec, status = dataset.meta, dataset.spec, dataset.status
         jobs = await owned_jobs(kube, meta)
         pods = await pods_of(kube, meta, live_only=False)  # a Dataset keeps a handful of rounds
         events = await creation_events(kube, meta.namespace, jobs, pods, now)

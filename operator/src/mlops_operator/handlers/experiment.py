@@ -3,8 +3,6 @@ logic.experiment.plan -> apply."""
 
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from ..api.experiment import ExperimentSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
@@ -12,22 +10,17 @@ from ..logic.experiment.dataset import DatasetView
 from ..logic.experiment.plan import ExperimentWorld, plan
 from ..logic.experiment.runs import RunState
 from ..logic.experiment.trials import unrecorded_finished
-from ..resources.meta import Meta
-from .reads import creation_events, owned_jobs, pods_of, pods_of_jobs
-from .runner import Controller, InvalidSpec, Key, Observed
+from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs
+from .runner import Controller, Key, Observed
 
 KIND = "Experiment"
 
 
 async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
-    body = await kube.get(MLOPS_API_VERSION, KIND, *key)
-    if body is None:
+    experiment = await parsed(kube, KIND, key, ExperimentSpec)
+    if experiment is None:
         return None
-    meta, status = Meta.of(body), body.get("status") or {}
-    try:
-        spec = ExperimentSpec.model_validate(body["spec"])
-    except ValidationError as error:
-        raise InvalidSpec(error) from None
+    meta, spec, status = experiment.meta, experiment.spec, experiment.status
     dataset = await kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, spec.dataset_ref.name)
     jobs = await owned_jobs(kube, meta)
     # Live pods say why a trial cannot start; a newly finished trial's pods hold its result.

@@ -54,9 +54,6 @@ def _controllers(settings: Settings) -> list[Controller]:
 async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     global _runtime
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP,
-                                                                           key="last-handled-configuration")
     settings.posting.enabled = False  # the operator posts its own Events, one per real transition
     settings.posting.reporting_component = FIELD_MANAGER
     settings.peering.standalone = True

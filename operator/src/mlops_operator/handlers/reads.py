@@ -1,16 +1,47 @@
 """Reads shared by the gathers: an owner's Jobs, their pods, and the Events of pod-less Jobs."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from lightkube import operators
+from pydantic import BaseModel, ValidationError
 
 from .. import labels
 from ..kube.client import Kube
-from ..logic.jobs import JobFacts, job_facts, podless_jobs, pods_by_job
+from ..kube.resources import MLOPS_API_VERSION
+from ..logic.jobs import POD_FINISHED, JobFacts, job_facts, podless_jobs, pods_by_job
 from ..resources.meta import Meta, owned_by
 
-FINISHED_PHASES = ["Succeeded", "Failed"]
+S = TypeVar("S", bound=BaseModel)
+
+
+class InvalidSpec(Exception):
+    """The stored spec does not parse through the API models (e.g. stored before a schema change)."""
+
+    def __init__(self, error: ValidationError):
+        fields = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
+        super().__init__(fields)
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[S]):
+    meta: Meta
+    spec: S
+    status: dict[str, Any]
+
+
+async def parsed(kube: Kube, kind: str, key: tuple[str, str], model: type[S]) -> Parsed[S] | None:
+    """One of the operator's objects with its spec parsed through its API model, at the edge and
+    once; None when it is gone."""
+    body = await kube.get(MLOPS_API_VERSION, kind, *key)
+    if body is None:
+        return None
+    try:
+        spec = model.model_validate(body["spec"])
+    except ValidationError as error:
+        raise InvalidSpec(error) from None
+    return Parsed(Meta.of(body), spec, body.get("status") or {})
 
 
 async def owned_jobs(kube: Kube, owner: Meta) -> list[JobFacts]:
@@ -20,7 +51,7 @@ async def owned_jobs(kube: Kube, owner: Meta) -> list[JobFacts]:
 
 
 async def pods_of(kube: Kube, owner: Meta, live_only: bool) -> dict[str, list[dict[str, Any]]]:
-    fields = {"status.phase": operators.not_in(FINISHED_PHASES)} if live_only else None
+    fields = {"status.phase": operators.not_in(list(POD_FINISHED))} if live_only else None
     return pods_by_job(await kube.list("v1", "Pod", owner.namespace, {labels.OWNER_UID: owner.uid}, fields))
 
 

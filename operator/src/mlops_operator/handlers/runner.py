@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..api.vocabulary import CommonReason
 from ..kube.client import Kube, KubeError, NameTaken
 from ..logic.errors import failure_report
 from ..logic.plan import Plan
 from ..resources.meta import Meta
 from .apply import apply, post
+from .reads import InvalidSpec
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -26,14 +25,6 @@ class Observed:
     meta: Meta
     status: dict[str, Any]
     world: Any
-
-
-class InvalidSpec(Exception):
-    """The stored spec does not parse through the API models (e.g. stored before a schema change)."""
-
-    def __init__(self, error: ValidationError):
-        fields = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
-        super().__init__(fields)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..resources.meta import Meta, controller_uid, parse_time
+from ..resources.meta import Meta, controller_uid
 
-COMPLETE, FAILED = "Complete", "Failed"
+COMPLETE, FAILED = "Complete", "Failed"  # a Job's terminal conditions
+POD_RUNNING = "Running"
+POD_FINISHED = ("Succeeded", "Failed")  # a pod's terminal phases
 STARTUP_GRACE_SECONDS = 10.0
 """A Job younger than this without a pod is not yet suspicious (the Job controller is creating it)."""
 _NORMAL_WAITING = {"ContainerCreating", "PodInitializing"}
@@ -94,7 +96,7 @@ class Blocker:
 
 def pod_blocker(pod: dict[str, Any]) -> Blocker | None:
     status = pod.get("status") or {}
-    if status.get("phase") in ("Succeeded", "Failed") or pod["metadata"].get("deletionTimestamp"):
+    if status.get("phase") in POD_FINISHED or pod["metadata"].get("deletionTimestamp"):
         return None
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
@@ -124,7 +126,7 @@ def job_blocker(job: JobFacts, pods: list[dict[str, Any]], events: list[dict[str
     """Why an unfinished Job has no running pod, if Kubernetes says so."""
     if job.finished:
         return None
-    if any((p.get("status") or {}).get("phase") == "Running" for p in pods):
+    if any((p.get("status") or {}).get("phase") == POD_RUNNING for p in pods):
         return None
     for pod in pods:
         blocker = pod_blocker(pod)
@@ -138,6 +140,3 @@ def podless_jobs(jobs: Iterable[JobFacts], pods: dict[str, list[dict[str, Any]]]
     return [j for j in jobs if not j.finished and not pods.get(j.uid)
             and (now - j.meta.created).total_seconds() >= STARTUP_GRACE_SECONDS]
 
-
-def event_time(event: dict[str, Any]) -> datetime | None:
-    return parse_time(event.get("lastTimestamp") or event.get("eventTime"))

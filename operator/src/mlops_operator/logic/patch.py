@@ -1,6 +1,5 @@
 """The smallest JSON merge patch (RFC 7386) from what status holds to what it should hold."""
 
-import json
 from typing import Any
 
 
@@ -31,11 +30,3 @@ def applied(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
             result[key] = value
     return result
 
-
-def encodable(document: dict[str, Any]) -> bool:
-    """Whether the document is valid JSON: no NaN or infinity anywhere."""
-    try:
-        json.dumps(document, allow_nan=False)
-    except ValueError:
-        return False
-    return True
