@@ -13,4 +13,6 @@ TRIAL = f"{GROUP}/trial"
 GENERATION = f"{GROUP}/generation"
 ROUND = f"{GROUP}/round"
 PARAMETERS_ANNOTATION = f"{GROUP}/parameters"
+# A hash of the spec parts a trial's pod is built from besides what the run trains (pod settings).
+SETTINGS_ANNOTATION = f"{GROUP}/trial-settings"
 JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"  # set by the Job controller on a Job's pods

@@ -101,6 +101,9 @@ class ExperimentEvent(Term):
     TRIAL_SUCCEEDED = "TrialSucceeded", "A trial finished and reported its objective."
     TRIAL_FAILED = "TrialFailed", "A trial failed; the message has the reason."
     TRIAL_NOT_STARTING = "TrialNotStarting", "A trial's pod cannot start; the message has Kubernetes' reason."
+    TRIAL_RECREATED = "TrialRecreated", (
+        "A trial whose pod could not start was made again after an edit of spec.pod or spec.trialPolicy."
+    )
 
 
 class RunPhase(Term):

@@ -1,5 +1,6 @@
 """The Jobs the operator runs: one per trial, one per dataset validation round."""
 
+import hashlib
 from typing import Any
 
 from .. import contract, labels
@@ -45,6 +46,16 @@ def _credentials(data: DataSpec) -> list[dict[str, Any]]:
     return [{"secretRef": {"name": secret.name}}] if secret else []
 
 
+TRIAL_SETTINGS_FIELDS = ("pod", "trial_policy", "artifact_root")
+
+
+def trial_settings_hash(spec: ExperimentSpec) -> str:
+    """Identity of how trials run (not of what they train): an edit of it reaches the trials
+    started after it, and a trial that could not start is made again with it."""
+    settings = spec.model_dump(mode="json", by_alias=True, include=set(TRIAL_SETTINGS_FIELDS))
+    return hashlib.sha256(compact_json(settings).encode()).hexdigest()[:16]
+
+
 def artifact_uri(root: str | None, experiment: str, run: int, index: int) -> str | None:
     if not root:
         return None
@@ -65,7 +76,9 @@ def trial_job(experiment: Meta, spec: ExperimentSpec, data: DataSpec, digest: st
     args = [contract.substitute(arg, parameters) for arg in spec.trainer.args or []]
     job_labels = {**_owner_labels(experiment, labels.EXPERIMENT), labels.RUN: str(run), labels.TRIAL: str(index)}
     template = pod_template(container(spec.trainer, "trainer", env, args, _credentials(data)), spec.pod, job_labels)
-    return _job(name, experiment, job_labels, {labels.PARAMETERS_ANNOTATION: compact_json(parameters)}, template,
+    annotations = {labels.PARAMETERS_ANNOTATION: compact_json(parameters),
+                   labels.SETTINGS_ANNOTATION: trial_settings_hash(spec)}
+    return _job(name, experiment, job_labels, annotations, template,
                 spec.trial_policy.backoff_limit, spec.trial_policy.active_deadline_seconds)
 
 

@@ -235,6 +235,21 @@ def test_a_trial_that_cannot_start_is_reported_once():
     assert sweep.step().events == []
 
 
+def test_a_trial_that_cannot_start_is_made_again_after_its_pod_settings_are_edited():
+    sweep = Sweep(spec=spec(max_trials=2))
+    sweep.step()
+    sweep.pods["uid-exp-r1-t1"] = [pod("uid-exp-r1-t1", phase="Pending", unschedulable="0/1 nodes match the selector")]
+    sweep.step()
+    assert sweep.step().delete == []  # nothing edited: the stuck trial waits, as Kubernetes says why
+    sweep.spec, sweep.generation = spec(max_trials=2, pod={"nodeSelector": {"pool": "gpu"}}), 2
+    result = sweep.step()
+    assert [d.name for d in result.delete] == ["exp-r1-t1"]  # the running t0 stays
+    assert [e.reason for e in result.events] == ["TrialRecreated"]
+    again = sweep.step()
+    assert names(again) == ["exp-r1-t1"] and sweep.status["run"] == 1
+    assert again.create[0].manifest["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "gpu"}
+
+
 def test_parameters_reach_the_trainer_as_written():
     sweep = Sweep(spec=spec(max_trials=1) | {"search": {"parameters": {"cmd": {"choices": ["$(HOME)"]}},
                                                       "maxTrials": 1}})

@@ -9,7 +9,7 @@ from ...api.dataset import DataSpec
 from ...api.experiment import ExperimentSpec, TrialResult
 from ...api.vocabulary import ExperimentEvent, ExperimentReason, RunPhase, TrialPhase
 from ...contract import format_value
-from ...resources.jobs import trial_job
+from ...resources.jobs import trial_job, trial_settings_hash
 from ...resources.meta import Meta, format_time
 from ...resources.names import trial_name
 from ..conditions import standing
@@ -21,7 +21,8 @@ from ..sweep import trial_parameters
 from . import summary
 from .dataset import DatasetView, why_unusable
 from .runs import RunState, pinned_dataset, spec_hash, wanted_run
-from .trials import TrialJob, blockers, free_slots, new_outcomes, of_run, superseded, to_start, trial_jobs
+from .trials import (TrialJob, blockers, free_slots, new_outcomes, of_run, outdated_blocked, superseded,
+                     to_start, trial_jobs)
 from .verdict import RunFacts, Verdict, verdict
 
 RESYNC_SECONDS = 300.0
@@ -119,12 +120,13 @@ def judge(world: ExperimentWorld, run: Run) -> Sweep:
     return Sweep(world, run, jobs, current, outcomes, results)
 
 
-def trial_changes(sweep: Sweep, current_hash: str,
-                  waiting: tuple | None) -> tuple[list[int], list[Creation], list[str]]:
-    """Jobs of older runs go; the run's next trials start while it trains the current spec, its data
-    is usable and parallelism has room. Returns the trials starting, their Jobs, the Jobs to delete."""
+def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None,
+                  outdated: dict[int, TrialJob]) -> tuple[list[int], list[Creation], list[str]]:
+    """Jobs of older runs go, and Jobs of trials that cannot start on settings since edited; the
+    run's next trials start while it trains the current spec, its data is usable and parallelism has
+    room. Returns the trials starting, their Jobs, the Jobs to delete."""
     run, spec = sweep.run, sweep.world.spec
-    delete = superseded(sweep.jobs, run.number)
+    delete = superseded(sweep.jobs, run.number) + sorted(t.job.name for t in outdated.values())
     if not run.number or run.spec_hash != current_hash or waiting or not run.pinned or not run.sweep:
         return [], [], delete
     started = set(sweep.current) | set(sweep.results)
@@ -162,6 +164,12 @@ def announcements(sweep: Sweep, judged: Verdict, blocked: dict, best: dict | Non
         events.append(Event(NORMAL if best else WARNING, ExperimentEvent.RUN_COMPLETED,
                             f"run {run.number}: {judged.ready.message}"))
     return events
+
+
+def _recreated(sweep: Sweep, outdated: dict[int, TrialJob], blocked: dict) -> list[Event]:
+    return [Event(NORMAL, ExperimentEvent.TRIAL_RECREATED,
+                  f"trial {sweep.name_of(i)} could not start ({blocked[i].reason}); its Job is made again "
+                  "with the edited pod settings") for i in sorted(outdated)]
 
 
 def status_of(sweep: Sweep, state: RunState, current_hash: str, judged: Verdict, unfinished: list[int],
@@ -221,9 +229,10 @@ def plan(world: ExperimentWorld) -> Plan:
     run, because = choose_run(world, state, current_hash)
     sweep = judge(world, run)
     waiting: tuple[ExperimentReason, str] | None = holding_back(world, run, because, sweep.complete)
-    starting, create, delete = trial_changes(sweep, current_hash, waiting)
-    unfinished = [i for i in sweep.current if i not in sweep.results] + starting
     blocked = blockers(sweep.current, set(sweep.results), world.pods, world.events)
+    outdated = outdated_blocked(sweep.current, blocked, trial_settings_hash(world.spec))
+    starting, create, delete = trial_changes(sweep, current_hash, waiting, outdated)
+    unfinished = [i for i in sweep.current if i not in sweep.results] + starting
     tally = summary.counts(run.total, sweep.results, len(unfinished))
     best_index = summary.best_index(sweep.results, world.spec.objective.goal)
     best = summary.best_trial(best_index, None if run.because else world.status.get("bestTrial"), sweep.outcomes,
@@ -233,6 +242,7 @@ def plan(world: ExperimentWorld) -> Plan:
                               sweep.name_of), sweep.complete, waiting)
     desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best)
     return Plan(create=create, delete=[Deletion("batch/v1", "Job", name) for name in delete],
-                status=merge_patch(world.status, desired), events=announcements(sweep, judged, blocked, best),
+                status=merge_patch(world.status, desired),
+                events=announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked),
                 requeue_after=look_again_in(sweep, bool(create)))
 

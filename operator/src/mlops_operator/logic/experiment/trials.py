@@ -16,6 +16,7 @@ class TrialJob:
     run: int
     index: int
     parameters: dict[str, Any] | None  # as the Job was created with them
+    settings: str | None  # trial_settings_hash of the spec it was created from
 
 
 def trial_jobs(jobs: list[JobFacts]) -> list[TrialJob]:
@@ -30,7 +31,8 @@ def trial_jobs(jobs: list[JobFacts]) -> list[TrialJob]:
             parameters = json.loads(job.meta.annotations.get(labels.PARAMETERS_ANNOTATION) or "null")
         except ValueError:
             parameters = None
-        found.append(TrialJob(job, run, index, parameters if isinstance(parameters, dict) else None))
+        found.append(TrialJob(job, run, index, parameters if isinstance(parameters, dict) else None,
+                              job.meta.annotations.get(labels.SETTINGS_ANNOTATION)))
     return found
 
 
@@ -79,3 +81,9 @@ def blockers(run: dict[int, TrialJob], recorded: set[int], pods: dict[str, list[
 def unrecorded_finished(jobs: list[JobFacts], run: int, recorded: set[int]) -> list[JobFacts]:
     """Finished trial Jobs of the run whose result status does not hold yet: their pods are read."""
     return [t.job for t in trial_jobs(jobs) if t.run == run and t.job.finished and t.index not in recorded]
+
+
+def outdated_blocked(run: dict[int, TrialJob], blocked: dict[int, Blocker], settings: str) -> dict[int, TrialJob]:
+    """Trials whose pod cannot start and whose Job was built from pod settings since edited: their
+    Job goes, and the next reconcile makes it again with the edit (a running trial is left alone)."""
+    return {i: t for i, t in run.items() if i in blocked and not t.job.finished and t.settings != settings}
