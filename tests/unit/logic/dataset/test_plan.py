@@ -135,6 +135,22 @@ def test_a_round_refused_by_admission_says_so_from_the_jobs_events():
     assert result.requeue_after == 10.0  # a pod-less round is looked at again soon
 
 
+def test_a_refresh_round_that_cannot_start_shows_in_ready_and_the_last_result_holds():
+    spec = {**SPEC, "refresh": {"interval": "10m"}}
+    job_, pods = finished("d-validate-g1-0", passed())
+    ready = applied({}, plan(world({}, [job_], pods, spec=spec)).status)
+    stuck = round_job("d-validate-g1-7", "running", number=7)
+    pods = {**pods, "uid-d-validate-g1-7": [pod("uid-d-validate-g1-7", phase="Pending",
+                                                waiting=("ErrImagePull", "registry unreachable"))]}
+    later = NOW + timedelta(minutes=15)
+    first = plan(world(ready, [job_, stuck], pods, spec=spec, now=later))
+    status = applied(ready, first.status)
+    assert condition(status, "Ready")["status"] == "True" and status["digest"] == DIGEST
+    assert "refresh Job d-validate-g1-7 cannot start: ErrImagePull" in condition(status, "Ready")["message"]
+    assert [e.reason for e in first.events] == ["PodNotStarting"]
+    assert plan(world(status, [job_, stuck], pods, spec=spec, now=later)).events == []
+
+
 def test_a_deleted_validation_job_is_not_run_again():
     job_, pods = finished("d-validate-g1-0", passed())
     ready = applied({}, plan(world({}, [job_], pods)).status)

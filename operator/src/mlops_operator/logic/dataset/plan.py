@@ -90,7 +90,7 @@ def plan(world: DatasetWorld) -> Plan:
     elif status.get("validatedGeneration") != generation:
         desired, events = says.validating(status, seen.due, blocked_round(world, seen), generation, world.now)
     else:
-        desired, events = says.restated(status, generation, world.now), []
+        desired, events = says.restated(status, generation, blocked_round(world, seen), world.now)
     return Plan(create=create, delete=[Deletion("batch/v1", "Job", name) for name in seen.stale],
                 status=merge_patch(status, desired), events=events,
                 requeue_after=look_again_in(world, seen, bool(create)))

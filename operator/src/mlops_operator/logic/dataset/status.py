@@ -67,16 +67,26 @@ def validating(status: dict[str, Any], job: str, blocked: tuple[JobFacts, Blocke
     return {**status, "phase": DatasetPhase.VALIDATING, "conditions": conditions}, events
 
 
-def restated(status: dict[str, Any], generation: int, now: datetime) -> dict[str, Any]:
+def restated(status: dict[str, Any], generation: int, blocked: tuple[JobFacts, Blocker] | None,
+             now: datetime) -> tuple[dict[str, Any], list[Event]]:
     """Status when nothing new happened to a validated generation: Ready restated from Validated
-    (an error path may have changed Ready in between)."""
-    validated = condition(status.get("conditions") or [], ConditionType.VALIDATED)
+    (an error path may have changed Ready in between). The last result holds while a refresh round
+    runs; a round whose pod cannot start is added to Ready's message, and announced once."""
+    conditions = status.get("conditions") or []
+    validated = condition(conditions, ConditionType.VALIDATED)
     try:
         reason = DatasetReason(validated.get("reason"))
     except ValueError:
-        return status
+        return status, []
     if reason not in _OUTCOMES:
-        return status
-    conditions, phase = _verdict_conditions(status.get("conditions") or [], reason, validated.get("message", ""),
-                                            generation, now)
-    return {**status, "conditions": conditions, "phase": phase}
+        return status, []
+    message, events = validated.get("message", ""), []
+    if blocked:
+        problem = f"refresh Job {blocked[0].name} cannot start: {blocked[1].reason}: {blocked[1].message}"
+        message = f"{message}; {problem}"
+        if condition(conditions, ConditionType.READY).get("message") != message:
+            events.append(Event(WARNING, DatasetReason.POD_NOT_STARTING, problem))
+    ready_conditions, phase = _verdict_conditions(conditions, reason, validated.get("message", ""), generation, now)
+    ready = condition(ready_conditions, ConditionType.READY)
+    ready_conditions = [{**c, "message": message} if c is ready else c for c in ready_conditions]
+    return {**status, "conditions": ready_conditions, "phase": phase}, events
