@@ -8,6 +8,7 @@ from pydantic.alias_generators import to_camel
 
 GROUP = "mlops.dev"
 VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DURATION_PATTERN = r"^([0-9]+([.][0-9]+)?(ms|s|m|h))+$"

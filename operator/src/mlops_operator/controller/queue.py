@@ -88,10 +88,6 @@ class WorkQueue:
     def depth(self) -> int:
         return len(self._queue)
 
-    @property
-    def busy(self) -> int:
-        return len(self._processing)
-
     def idle(self) -> bool:
         return not self._queue and not self._processing
 

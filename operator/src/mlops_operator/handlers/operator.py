@@ -15,7 +15,7 @@ from ..api.common import GROUP, VERSION
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
-from ..logic.jobs import pod_blocker, settled
+from ..logic.wakes import blocked_pod_owner, job_owner, referred_dataset
 from . import dataset, experiment, seen
 from .runner import Controller, reconcile
 
@@ -98,9 +98,8 @@ async def dataset_event(event: dict[str, Any], namespace: str, name: str, uid: s
 @kopf.on.event(GROUP, VERSION, "experiments")
 async def experiment_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
                            **_: Any) -> None:
-    deleted = event.get("type") == "DELETED"
-    dataset_name = (spec.get("datasetRef") or {}).get("name")
-    _runtime.references.set((namespace, name), None if deleted or not dataset_name else (namespace, dataset_name))
+    dataset_name = referred_dataset(event.get("type"), spec)
+    _runtime.references.set((namespace, name), (namespace, dataset_name) if dataset_name else None)
     _enqueue("Experiment", (namespace, name), event.get("type"), uid)
 
 
@@ -114,19 +113,19 @@ async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid
     _enqueue("Deployment", (namespace, name), event.get("type"), uid)
 
 
-@kopf.on.event("batch", "v1", "jobs", when=lambda event, body, **_: settled(event.get("type"), body))
-async def job_settled(namespace: str, meta: dict[str, Any], **_: Any) -> None:
+@kopf.on.event("batch", "v1", "jobs")
+async def job_event(event: dict[str, Any], namespace: str, body: dict[str, Any], **_: Any) -> None:
     """A finished or deleted Job frees a slot and carries a result: its owner takes another look."""
-    for owner in meta.get("ownerReferences") or []:
-        ours = owner.get("apiVersion") == f"{GROUP}/{VERSION}" and owner.get("kind") in _runtime.queues
-        if owner.get("controller") and ours:
-            _runtime.queues[owner["kind"]].add((namespace, owner["name"]))
+    owner = job_owner(event.get("type"), body)
+    if owner:
+        kind, name = owner
+        _runtime.queues[kind].add((namespace, name))
 
 
-@kopf.on.event("", "v1", "pods", when=lambda body, **_: pod_blocker(body) is not None)
-async def pod_blocked(labels: dict[str, str], **_: Any) -> None:
+@kopf.on.event("", "v1", "pods")
+async def pod_event(body: dict[str, Any], **_: Any) -> None:
     """A pod that cannot start (image, scheduling, configuration): its owner says so in status."""
-    owner = _runtime.owners.get(labels.get(keys.OWNER_UID, ""))
+    owner = _runtime.owners.get(blocked_pod_owner(body) or "")
     if owner:
         kind, key = owner
         _runtime.queues[kind].add(key)

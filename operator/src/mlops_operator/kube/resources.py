@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from lightkube.core.resource import NamespacedResource
 from lightkube.generic_resource import create_namespaced_resource
 
-from ..api.common import GROUP, VERSION
+from ..api.common import API_VERSION, GROUP, VERSION
 from ..api.kinds import KINDS
 
-MLOPS_API_VERSION = f"{GROUP}/{VERSION}"
+MLOPS_API_VERSION = API_VERSION
 
 
 @dataclass(frozen=True)

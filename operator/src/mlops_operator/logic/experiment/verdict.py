@@ -16,10 +16,6 @@ class Verdict:
     succeeded: Observation
     progress: Progress
 
-    @property
-    def observations(self) -> tuple[Observation, Observation]:
-        return self.ready, self.succeeded
-
 
 @dataclass(frozen=True)
 class RunFacts:

@@ -1,0 +1,36 @@
+"""Which reconciles a watch event asks for: the decisions behind the kopf event handlers, which
+only route keys to work queues."""
+
+from typing import Any
+
+from .. import labels
+from ..api.common import API_VERSION
+from ..api.kinds import KINDS
+from .jobs import pod_blocker, settled
+
+OUR_KINDS = frozenset(kind.kind for kind in KINDS)
+
+
+def job_owner(event_type: str | None, job: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the object of ours that controls a Job, when the event can change that
+    object's decision (the Job finished or was deleted); None otherwise."""
+    if not settled(event_type, job):
+        return None
+    for owner in job["metadata"].get("ownerReferences") or []:
+        if owner.get("controller") and owner.get("apiVersion") == API_VERSION and owner.get("kind") in OUR_KINDS:
+            return owner["kind"], owner["name"]
+    return None
+
+
+def blocked_pod_owner(pod: dict[str, Any]) -> str | None:
+    """UID of the object of ours whose pod cannot start; None when the pod is fine."""
+    if pod_blocker(pod) is None:
+        return None
+    return (pod["metadata"].get("labels") or {}).get(labels.OWNER_UID)
+
+
+def referred_dataset(event_type: str | None, spec: dict[str, Any]) -> str | None:
+    """The Dataset an Experiment refers to now; None once it is deleted."""
+    if event_type == "DELETED":
+        return None
+    return (spec.get("datasetRef") or {}).get("name") or None
