@@ -1,7 +1,6 @@
 """Each kind's phases read as kstatus (Flux, kpt, Argo CD) expects; each row names the rule it
 checks (tests/unit/kstatus.py). Statuses come from the controllers' own plans."""
 
-import json
 
 import pytest
 
@@ -49,10 +48,6 @@ def test_a_new_object_reads_in_progress_until_the_operator_has_seen_it():
 
 def test_deletion_reads_terminating():
     assert compute({"metadata": {"deletionTimestamp": "2026-11-26T12:00:00Z"}, "status": {}}) == (TERMINATING, "R1")
-
-
-def test_the_kstatus_port_is_json_clean():
-    json.dumps(experiment("succeeded").status, allow_nan=False)
 
 
 def dataset_status(verdict: str | None, generation: int = 1):

@@ -22,7 +22,7 @@ def round_job(generation, number, state):
 
 def test_a_running_round_delays_the_next_and_the_newest_finished_is_the_result():
     jobs = facts(round_job(1, 0, "complete"), round_job(1, 1, "running"))
-    seen = rounds(jobs, 1, "d-validate-g1-2", "d-validate-g1-0")
+    seen = rounds(jobs, 1, "d-validate-g1-2", 2, "d-validate-g1-0")
     assert seen.busy and [j.name for j in seen.running] == ["d-validate-g1-1"]
     assert seen.latest_finished.name == "d-validate-g1-0" and seen.stale == []
 
@@ -30,10 +30,10 @@ def test_a_running_round_delays_the_next_and_the_newest_finished_is_the_result()
 def test_old_generations_and_superseded_rounds_are_stale():
     jobs = facts(round_job(1, 0, "complete"), round_job(2, 0, "complete"), round_job(2, 1, "complete"),
                  round_job(2, 2, "complete"))
-    seen = rounds(jobs, 2, "d-validate-g2-3", "d-validate-g2-1")
+    seen = rounds(jobs, 2, "d-validate-g2-3", 3, "d-validate-g2-1")
     assert not seen.busy and seen.latest_finished.name == "d-validate-g2-2"
     assert seen.stale == ["d-validate-g1-0", "d-validate-g2-0"]
 
 
 def test_the_due_round_existing_makes_it_busy():
-    assert rounds(facts(round_job(1, 0, "complete")), 1, "d-validate-g1-0", None).busy
+    assert rounds(facts(round_job(1, 0, "complete")), 1, "d-validate-g1-0", 0, None).busy

@@ -44,7 +44,7 @@ class DatasetWorld:
 def observed_rounds(world: DatasetWorld) -> Rounds:
     number = due_round(world.meta.created, world.now, world.refresh_seconds)
     due = validation_name(world.meta.name, world.meta.generation, number)
-    return rounds(world.jobs, world.meta.generation, due, world.status.get("lastValidationJob"))
+    return rounds(world.jobs, world.meta.generation, due, number, world.status.get("lastValidationJob"))
 
 
 def round_to_start(world: DatasetWorld, seen: Rounds) -> list[Creation]:
@@ -52,8 +52,7 @@ def round_to_start(world: DatasetWorld, seen: Rounds) -> list[Creation]:
     one status already records."""
     if seen.busy or world.status.get("lastValidationJob") == seen.due:
         return []
-    number = due_round(world.meta.created, world.now, world.refresh_seconds)
-    return [Creation(validation_job(world.meta, world.spec, seen.due, number))]
+    return [Creation(validation_job(world.meta, world.spec, seen.due, seen.number))]
 
 
 def blocked_round(world: DatasetWorld, seen: Rounds) -> tuple[JobFacts, Blocker] | None:

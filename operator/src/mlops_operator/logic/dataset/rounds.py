@@ -32,6 +32,7 @@ class Rounds:
     """The Dataset's validation Jobs as seen from its current generation."""
 
     due: str  # name of the round due now
+    number: int  # the due round's number
     busy: bool  # the due round's Job exists, or a round of this generation still runs
     running: list[JobFacts]  # unfinished rounds of this generation
     latest_finished: JobFacts | None  # the newest finished round of this generation
@@ -42,7 +43,7 @@ class Rounds:
         return bool(self.running)
 
 
-def rounds(jobs: list[JobFacts], generation: int, due: str, recorded: str | None) -> Rounds:
+def rounds(jobs: list[JobFacts], generation: int, due: str, number: int, recorded: str | None) -> Rounds:
     """A round that outlasts the interval delays the next one instead of piling up. Kept: the due,
     running, newest finished and recorded rounds; any other Job (older generations, superseded
     rounds) is stale."""
@@ -52,4 +53,4 @@ def rounds(jobs: list[JobFacts], generation: int, due: str, recorded: str | None
     latest = finished[-1] if finished else None
     names = {j.name for j in jobs}
     keep = {due, recorded, *(j.name for j in running), latest.name if latest else None}
-    return Rounds(due, bool(running) or due in names, running, latest, sorted(names - keep))
+    return Rounds(due, number, bool(running) or due in names, running, latest, sorted(names - keep))
