@@ -20,8 +20,8 @@ EXPERIMENT = {"datasetRef": {"name": "d"}, "trainer": {"image": "x"}, "search": 
 ])
 def test_partial_splits_are_completed(given, train, test, validation):
     resolved = Splits.model_validate(given).resolved()
-    assert (resolved.train, resolved.test, resolved.validation, resolved.seed) == pytest.approx(
-        (train, test, validation, 42)) if validation else (resolved.train, resolved.test) == pytest.approx((train, test))
+    assert (resolved.train, resolved.test) == pytest.approx((train, test))
+    assert (resolved.validation, resolved.seed) == (validation, 42)
 
 
 def test_omitted_sections_get_the_models_defaults():

@@ -76,7 +76,7 @@ async def _report(kube: Kube, controller: Controller, key: Key, observed: Observ
             meta, status = Meta.of(body), body.get("status") or {}
         else:
             meta, status = observed.meta, observed.status
-        patch, events = failure_report(status, meta.generation, reason, message[:2048], stalled,
+        patch, events = failure_report(status, meta.generation, reason, message, stalled,
                                        datetime.now(UTC))
         if patch:
             await kube.patch_status(meta, patch)
