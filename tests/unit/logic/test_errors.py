@@ -26,3 +26,9 @@ def test_the_same_failure_again_writes_and_posts_nothing():
     assert failure_report(status, 1, CommonReason.CHILD_REFUSED, "refused", True, NOW + timedelta(seconds=30)) == ({}, [])
     other, events = failure_report(status, 1, CommonReason.CHILD_REFUSED, "refused again", True, NOW)
     assert condition(other, "Ready")["message"] == "refused again" and len(events) == 1
+
+
+def test_a_long_failure_again_writes_nothing_either():
+    long = "x" * 5000
+    patch, _ = failure_report({}, 1, CommonReason.RECONCILE_ERROR, long, False, NOW)
+    assert failure_report(applied({}, patch), 1, CommonReason.RECONCILE_ERROR, long, False, NOW) == ({}, [])

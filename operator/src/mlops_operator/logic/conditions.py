@@ -34,6 +34,11 @@ class Progress(Enum):
     STALLED = "stalled"  # Failed: Stalled=True
 
 
+def bounded(message: str) -> str:
+    """A condition message as status keeps it."""
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 1] + "…"
+
+
 def set_condition(conditions: Sequence[Condition], observation: Observation, generation: int,
                   now: datetime) -> list[Condition]:
     """Returns conditions with observation applied.
@@ -43,9 +48,7 @@ def set_condition(conditions: Sequence[Condition], observation: Observation, gen
     """
     previous = next((c for c in conditions if c.get("type") == observation.type), None)
     changed_status = previous is None or previous.get("status") != observation.status
-    message = observation.message
-    if len(message) > MAX_MESSAGE:
-        message = message[:MAX_MESSAGE - 1] + "…"
+    message = bounded(observation.message)
     updated = {
         "type": observation.type,
         "status": observation.status,

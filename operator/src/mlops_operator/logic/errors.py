@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from ..api.vocabulary import CommonReason, ConditionType
-from .conditions import FALSE, Observation, Progress, condition, standing
+from .conditions import FALSE, Observation, Progress, bounded, condition, standing
 from .patch import merge_patch
 from .plan import WARNING, Event
 
@@ -15,7 +15,7 @@ def failure_report(status: dict[str, Any], generation: int, reason: CommonReason
     """The status patch and Event for a failed reconcile; both empty when status says it already
     (a retry failing the same way writes nothing and posts nothing)."""
     ready = condition(status.get("conditions") or [], ConditionType.READY)
-    if (ready.get("reason"), ready.get("message")) == (reason, message) and ready.get("status") == FALSE:
+    if (ready.get("reason"), ready.get("message")) == (reason, bounded(message)) and ready.get("status") == FALSE:
         return {}, []
     progress = Progress.STALLED if stalled else Progress.WORKING
     conditions = standing(status.get("conditions") or [], Observation(ConditionType.READY, FALSE, reason, message),
