@@ -58,3 +58,13 @@ def test_the_api_server_runs_pod_security_admission_explicitly():
     assert "PodSecurity" in plugins
     assert {"NamespaceLifecycle", "ServiceAccount", "ResourceQuota", "ValidatingAdmissionPolicy"} <= set(plugins)
     assert not [a for a in argv if a.startswith("--disable-admission-plugins")]
+
+
+def test_a_process_that_is_gone_is_not_alive():
+    import subprocess
+
+    from cluster.processes import alive
+
+    done = subprocess.Popen(["true"])
+    done.wait()  # reaped: its pid names no process any more
+    assert alive(done.pid) is False
