@@ -21,6 +21,10 @@ EXPERIMENT = "MLOPS_EXPERIMENT"
 TRIAL = "MLOPS_TRIAL"
 ARTIFACT_URI = "MLOPS_ARTIFACT_URI"  # where the trainer should save its model, when the Experiment says
 PARAMETERS = "MLOPS_PARAMETERS"  # all parameters as JSON; each also as PARAM_<NAME>
+# Set on evaluation pods (with MLOPS_DATASET_*: the Dataset pinned by its digest).
+MODEL_URI = "MLOPS_MODEL_URI"  # the artifact to score
+MODEL_FORMAT = "MLOPS_MODEL_FORMAT"  # sklearn (joblib), onnx or custom
+EVALUATION_SPLIT = "MLOPS_EVALUATION_SPLIT"  # train, test or validation
 
 _PLACEHOLDER = re.compile(r"\$\{params\.([A-Za-z0-9_.-]+)\}")
 
