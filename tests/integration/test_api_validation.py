@@ -59,7 +59,7 @@ def test_get_mlops_lists_all_kinds_with_their_columns(crds, namespace):
     header_lines = [line.split() for line in out.splitlines() if line.startswith("NAME")]
     assert ["NAME", "READY", "PHASE", "FORMAT", "ROWS", "AGE"] in header_lines
     assert ["NAME", "READY", "PHASE", "TRIALS", "RUNNING", "METRIC", "BEST", "AGE"] in header_lines
-    assert ["NAME", "READY", "MODEL", "VERSION", "WANTED", "STAGE", "VALIDATED", "AGE"] in header_lines
+    assert ["NAME", "READY", "MODEL", "VERSION", "PHASE", "ALIASES", "EVALUATED", "AGE"] in header_lines
     assert ["NAME", "READY", "PHASE", "STABLE", "CANARY", "WEIGHT", "REPLICAS", "AGE"] in header_lines
 
 

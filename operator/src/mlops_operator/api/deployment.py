@@ -1,35 +1,35 @@
 """Deployment: serve a Model, roll new versions out as canaries, roll back on failure."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
 from .common import ApiModel, Duration, Name, ResourceRequirements, StatusBase, cel, rules
-from .experiment import STAGES
+from .model import AliasName
 from .vocabulary import DeploymentPhase
 
 RUNTIME_IMAGE = "ghcr.io/mlops-operator/runtime:latest"
 
 
 class ModelRef(ApiModel):
-    """Which Model to serve: a pinned one, or whichever version holds a stage."""
+    """Which Model to serve: a pinned one, or whichever version holds an alias of a modelName."""
 
     model_config = ConfigDict(
         json_schema_extra=rules(
             cel(
                 "has(self.name) != has(self.modelName)",
-                "modelRef needs exactly one of name (a pinned Model) or modelName (follow a stage)",
+                "modelRef needs exactly one of name (a pinned Model) or modelName (follow an alias)",
             ),
-            cel("!has(self.stage) || has(self.modelName)", "modelRef.stage goes with modelName"),
+            cel("!has(self.alias) || has(self.modelName)", "modelRef.alias goes with modelName"),
         )
     )
 
     name: Name | None = None
     """A Model object in the same namespace."""
     model_name: Annotated[str, Field(max_length=63)] | None = None
-    """Follow the version of this modelName that holds stage."""
-    stage: Literal[STAGES[1:3]] | None = None
-    """Staging or Production (default Production) when following modelName."""
+    """Follow the version of this modelName that holds alias."""
+    alias: AliasName | None = None
+    """The alias to follow with modelName (default champion)."""
 
 
 class Server(ApiModel):

@@ -7,11 +7,11 @@ from pydantic import ConfigDict, Field
 
 from .common import ApiModel, Container, DnsLabel, FreeForm, Name, PodSettings, StatusBase, cel, rules
 from .dataset import DataSpec
+from .model import MAX_ALIASES, AliasName, ModelValidation
 from .vocabulary import ExperimentPhase, RunPhase, TrialPhase
 
 ALGORITHMS = ("grid", "random")
 GOALS = ("maximize", "minimize")
-STAGES = ("None", "Staging", "Production", "Archived")
 MAX_TRIALS_LIMIT = 1000
 RANGE_LIMIT = 1e15
 PARAMETER_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -141,12 +141,18 @@ class TrialPolicy(ApiModel):
 
 
 class RegisterModel(ApiModel):
-    """Turn the best trial into a Model."""
+    """Turn the best trial of each finished run into a Model version, owned by the Experiment and
+    named <experiment>-v<run>; it needs artifactRoot (or a trainer that reports artifactUri)."""
 
     model_name: DnsLabel
     """modelName of the new Model; its version is the run number."""
-    stage: Literal[STAGES] = "None"
-    """Stage the new Model asks for."""
+    aliases: Annotated[
+        list[AliasName],
+        Field(max_length=MAX_ALIASES, json_schema_extra={"x-kubernetes-list-type": "set"}),
+    ] | None = None
+    """Aliases the new version asks for, e.g. [champion]."""
+    validation: ModelValidation | None = None
+    """The new version's gate (Model spec.validation)."""
 
 
 class Trigger(ApiModel):
@@ -240,6 +246,8 @@ class RunRecord(ApiModel):
     """Trials that succeeded."""
     failed: int = 0
     """Trials that failed."""
+    model: str | None = None
+    """The Model version registered from its best trial (registerModel)."""
 
 
 class BestTrial(ApiModel):

@@ -10,6 +10,7 @@ from .deployment import DeploymentSpec, DeploymentStatus
 from .experiment import ExperimentSpec, ExperimentStatus
 from .model import ModelSpec, ModelStatus
 from .vocabulary import (
+    AliasChange,
     CommonReason,
     ConditionType,
     DatasetEvent,
@@ -19,7 +20,9 @@ from .vocabulary import (
     ExperimentEvent,
     ExperimentPhase,
     ExperimentReason,
+    ModelEvent,
     ModelPhase,
+    ModelReason,
     RunPhase,
     SeenReason,
     Term,
@@ -124,15 +127,17 @@ MODEL = Kind(
         condition_column("Ready"),
         PrinterColumn("Model", ".spec.modelName"),
         PrinterColumn("Version", ".spec.version"),
-        PrinterColumn("Wanted", ".spec.stage", description="Stage asked for"),
-        PrinterColumn("Stage", ".status.stage", description="Stage granted"),
-        condition_column("Validated"),
+        PHASE,
+        PrinterColumn("Aliases", ".status.aliases", description="Aliases the version holds"),
+        PrinterColumn("Asks", ".spec.aliases", priority=1, description="Aliases the version asks for"),
+        condition_column("Evaluated"),
         PrinterColumn("Artifact", ".spec.artifact.uri", priority=1),
         AGE,
     ),
     phases=ModelPhase,
-    conditions=(ConditionType.READY, ConditionType.RECONCILING),
-    terms=(SeenReason, CommonReason),
+    conditions=(ConditionType.READY, ConditionType.EVALUATED, ConditionType.PROMOTED, ConditionType.RECONCILING,
+                ConditionType.STALLED),
+    terms=(ModelReason, CommonReason, ModelEvent, AliasChange),
 )
 
 DEPLOYMENT = Kind(

@@ -30,6 +30,8 @@ class ConditionType(Term):
     STALLED = "Stalled", "A terminal failure that needs a change from a user; absent when there is none."
     VALIDATED = "Validated", "Dataset: the data passed validation (True) or failed it (False)."
     SUCCEEDED = "Succeeded", "Experiment: the current run found a best trial (True) or every trial failed (False)."
+    EVALUATED = "Evaluated", "Model: the evaluation reported metrics (True) or failed (False)."
+    PROMOTED = "Promoted", "Model: the version holds an alias (True) or holds none, and why (False)."
 
 
 class CommonReason(Term):
@@ -104,6 +106,10 @@ class ExperimentEvent(Term):
     TRIAL_RECREATED = "TrialRecreated", (
         "A trial whose pod could not start was made again after an edit of spec.pod or spec.trialPolicy."
     )
+    MODEL_REGISTERED = "ModelRegistered", "registerModel made a Model version of the run's best trial."
+    MODEL_NOT_REGISTERED = "ModelNotRegistered", (
+        "registerModel could not make a Model version: the best trial reported no artifactUri (set artifactRoot)."
+    )
 
 
 class RunPhase(Term):
@@ -138,13 +144,57 @@ class TrialReason(Term):
 
 
 class SeenReason(Term):
-    """Kinds whose controllers are still to come (Model, Deployment)."""
+    """Kinds whose controllers are still to come (Deployment)."""
 
     RECONCILING = "Reconciling", "The operator has seen the object; its behaviour arrives with a later release."
 
 
 class ModelPhase(Term):
-    PENDING = "Pending", "Seen by the operator; evaluation and promotion arrive with a later release."
+    WAITING = "Waiting", "No evaluation can start: the Dataset is missing or not Ready; the message says which."
+    EVALUATING = "Evaluating", "The version, or the holder it is compared with, is being scored."
+    PROMOTED = "Promoted", "The gate passed and the version holds at least one alias (status.aliases)."
+    PASSED = "Passed", (
+        "The gate passed but the version holds no alias: it asks for none, or a newer version holds them."
+    )
+    REJECTED = "Rejected", "The gate failed for this generation: a threshold or the comparison; the checks say which."
+    FAILED = "Failed", "The evaluation could not score the version; the message says why."
+
+
+class ModelReason(Term):
+    WAITING_FOR_DATASET = "WaitingForDataset", "The validation Dataset is missing or not Ready."
+    EVALUATING = "Evaluating", "The evaluation Job is running."
+    COMPARING = "Comparing", (
+        "The holder of the compared alias was scored on other data; it is being scored on the candidate's."
+    )
+    POD_NOT_STARTING = "PodNotStarting", (
+        "The evaluation pod cannot start (image, scheduling, admission, quota); the message has Kubernetes' reason."
+    )
+    EVALUATION_SUCCEEDED = "EvaluationSucceeded", "The evaluation reported metrics; status.validation has them."
+    EVALUATOR_FAILED = "EvaluatorFailed", (
+        "The evaluator exited with an error or reported a result the operator cannot use; the message says why."
+    )
+    NO_VALIDATION = "NoValidation", "No validation policy: nothing to evaluate, the version takes what it asks for."
+    GATE_PASSED = "GatePassed", "Every check passed; the version holds the aliases it asks for that no newer one holds."
+    GATE_FAILED = "GateFailed", "A check failed; the message names it with both numbers. Final for this generation."
+    OVERRIDDEN = "Overridden", (
+        "The comparison was lost, and spec.override took the aliases anyway; the message has its reason."
+    )
+    SUPERSEDED = "Superseded", "The gate passed, but a newer passing version holds every alias this one asks for."
+    NOT_ASKED = "NotAsked", "The gate passed; the version asks for no alias."
+
+
+class ModelEvent(Term):
+    """Events a Model posts besides its condition reasons."""
+
+    EVALUATION_STARTED = "EvaluationStarted", "An evaluation Job was created."
+    RESCORE_STARTED = "RescoreStarted", "A Job scoring the compared holder on the candidate's data was created."
+    ALIAS_TAKEN = "AliasTaken", "The version took an alias; the message names the version it replaced."
+    ALIAS_LOST = "AliasLost", "The version lost an alias; the message names the new holder or why none."
+
+
+class AliasChange(Term):
+    TOOK = "Took", "The version took the alias."
+    LOST = "Lost", "The version lost the alias."
 
 
 class DeploymentPhase(Term):
