@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_operator.api.dataset import DatasetSpec
 from mlops_operator.api.experiment import ExperimentSpec
-from mlops_operator.logic.experiment.dataset import DatasetView
+from mlops_operator.logic.dataset_view import DatasetView
 from mlops_operator.logic.experiment.plan import ExperimentWorld, plan
 from mlops_operator.logic.jobs import job_facts
 from mlops_operator.logic.patch import applied
@@ -52,6 +52,7 @@ class Sweep:
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     posted: list[tuple[str, str]] = field(default_factory=list)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # registered Model versions by name
     now: Any = NOW
 
     def world(self) -> ExperimentWorld:
@@ -67,7 +68,11 @@ class Sweep:
         for creation in decided.create:
             manifest = creation.manifest
             name = manifest["metadata"]["name"]
-            if name not in self.jobs:
+            if manifest["kind"] == "Model":
+                if name not in self.models and creation.event:
+                    self.posted.append((creation.event.reason, creation.event.message))
+                self.models.setdefault(name, manifest)
+            elif name not in self.jobs:
                 self.jobs[name] = {**job(name, "uid-exp", labels_=manifest["metadata"]["labels"],
                                          annotations=manifest["metadata"].get("annotations")), "spec": manifest["spec"]}
                 self.pods[f"uid-{name}"] = [pod(f"uid-{name}")]
@@ -78,10 +83,11 @@ class Sweep:
         self.posted += [(e.reason, e.message) for e in decided.events]
         return decided
 
-    def finish(self, name: str, metrics: dict[str, Any] | None = None, *, failed: str = "", message: str | None = None):
+    def finish(self, name: str, metrics: dict[str, Any] | None = None, *, failed: str = "", message: str | None = None,
+               digest: str = DIGEST):
         """The trial's Job finishes: with metrics reported, or failed with a Job reason."""
         old = self.jobs[name]
-        text = message if message is not None else json.dumps({"metrics": metrics or {}, "digest": DIGEST})
+        text = message if message is not None else json.dumps({"metrics": metrics or {}, "digest": digest})
         state = "failed" if failed else "complete"
         self.jobs[name] = {**job(name, "uid-exp", state=state, reason=failed,
                                  labels_=old["metadata"]["labels"], annotations=old["metadata"]["annotations"]),

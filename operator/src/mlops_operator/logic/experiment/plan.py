@@ -9,8 +9,9 @@ from ...api.dataset import DataSpec
 from ...api.experiment import ExperimentSpec, TrialResult
 from ...api.vocabulary import ExperimentEvent, ExperimentReason, RunPhase, TrialPhase
 from ...contract import format_value
-from ...resources.jobs import trial_job, trial_settings_hash
+from ...resources.jobs import artifact_uri, trial_job, trial_settings_hash
 from ...resources.meta import Meta, format_time
+from ...resources.models import registered_model
 from ...resources.names import trial_name
 from ..conditions import standing
 from ..jobs import STARTUP_GRACE_SECONDS, JobFacts
@@ -19,7 +20,8 @@ from ..plan import NORMAL, WARNING, Creation, Deletion, Event, Plan
 from ..results import Outcome
 from ..sweep import trial_parameters
 from . import summary
-from .dataset import DatasetView, why_unusable
+from ..dataset_view import DatasetView
+from .dataset import why_unusable
 from .runs import RunState, pinned_dataset, spec_hash, wanted_run
 from .trials import (TrialJob, blockers, free_slots, new_outcomes, of_run, outdated_blocked, superseded,
                      to_start, trial_jobs)
@@ -172,8 +174,34 @@ def _recreated(sweep: Sweep, outdated: dict[int, TrialJob], blocked: dict) -> li
                   "with the edited pod settings") for i in sorted(outdated)]
 
 
+def registration(sweep: Sweep, best: dict | None) -> tuple[list[Creation], list[Event], str | None]:
+    """registerModel: a finished run's best trial becomes a Model version, once per run. The run's
+    record names it (a Model deleted later is not made again); a create repeated after a restart
+    before that record was written is a 409 on the same name, never a second version."""
+    world, run = sweep.world, sweep.run
+    register = world.spec.register_model
+    if register is None or not sweep.complete or run.because or best is None:
+        return [], [], None
+    record = next((r for r in world.status.get("runs") or [] if r.get("run") == run.number), {})
+    if record.get("model"):
+        return [], [], record["model"]
+    uri = best.get("artifactUri") or artifact_uri(world.spec.artifact_root, world.meta.name, run.number,
+                                                  best.get("index", 0))
+    if not uri:
+        missing = Event(WARNING, ExperimentEvent.MODEL_NOT_REGISTERED,
+                        f"run {run.number}: best trial {best['name']} reported no artifactUri; set spec.artifactRoot "
+                        "or report artifact_uri from the trainer")
+        return [], [] if world.status.get("completedAt") else [missing], None
+    manifest = registered_model(world.meta, world.spec, run.number, {**best, "artifactUri": uri}, run.pinned or {})
+    name = manifest["metadata"]["name"]
+    made = Event(NORMAL, ExperimentEvent.MODEL_REGISTERED,
+                 f"run {run.number}: Model {name} is version {run.number} of {register.model_name}, "
+                 f"from trial {best['name']}")
+    return [Creation(manifest, made)], [], name
+
+
 def status_of(sweep: Sweep, state: RunState, current_hash: str, judged: Verdict, unfinished: list[int],
-              blocked: dict, tally: dict[str, int], best: dict | None) -> dict[str, Any]:
+              blocked: dict, tally: dict[str, int], best: dict | None, model: str | None) -> dict[str, Any]:
     """The whole status the run should show. observedGeneration moves only when status reflects the
     current spec: an edit whose run cannot start yet leaves it where it was."""
     world, run = sweep.world, sweep.run
@@ -200,7 +228,7 @@ def status_of(sweep: Sweep, state: RunState, current_hash: str, judged: Verdict,
                                             [] if run.because else status.get("trialSummaries") or [],
                                             world.spec.objective.goal, sweep.name_of, sweep.parameters_of),
         "runs": summary.with_record(history, summary.run_record(run.number, run_phase, run.digest, run.started_at,
-                                                                completed_at, best, tally)),
+                                                                completed_at, best, tally, model)),
     }
 
 
@@ -240,9 +268,10 @@ def plan(world: ExperimentWorld) -> Plan:
                               sweep.parameters_of(best_index) if best_index is not None else None)
     judged = verdict(RunFacts(run.number, run.total, tally, best, world.spec.objective.metric, blocked,
                               sweep.name_of), sweep.complete, waiting)
-    desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best)
-    return Plan(create=create, delete=[Deletion("batch/v1", "Job", name) for name in delete],
-                status=merge_patch(world.status, desired),
-                events=announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked),
+    registered, unregistered, model = registration(sweep, best)
+    desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best, model)
+    events = announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + unregistered
+    return Plan(create=create + registered, delete=[Deletion("batch/v1", "Job", name) for name in delete],
+                status=merge_patch(world.status, desired), events=events,
                 requeue_after=look_again_in(sweep, bool(create)))
 

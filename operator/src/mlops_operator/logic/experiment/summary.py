@@ -90,9 +90,9 @@ def summaries(results: dict[int, TrialResult], unfinished: list[int], blocked: d
 
 
 def run_record(run: int, phase: RunPhase, digest: str | None, started_at: str | None, completed_at: str | None,
-               best: dict[str, Any] | None, tally: dict[str, int]) -> dict[str, Any]:
+               best: dict[str, Any] | None, tally: dict[str, int], model: str | None = None) -> dict[str, Any]:
     record = {"run": run, "phase": phase, "datasetDigest": digest, "startedAt": started_at,
-              "completedAt": completed_at, "succeeded": tally["succeeded"], "failed": tally["failed"]}
+              "completedAt": completed_at, "succeeded": tally["succeeded"], "failed": tally["failed"], "model": model}
     if best and best.get("objectiveValue") is not None:
         record.update(bestTrial=best["name"], bestValue=best["objectiveValue"])
     return {k: v for k, v in record.items() if v is not None}
