@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the local cluster, as far as it is built: start the control plane, the local
 # node and the operator, write the example data set, apply the example Dataset and Experiment,
-# and follow the sweep until the best trial is known. On a terminal it then waits for Ctrl-C so
+# follow the sweep until the best trial is known, then its Model version through the gate until it
+# holds the champion alias. On a terminal it then waits for Ctrl-C so
 # you can look around with kubectl; either way it stops everything it started when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,12 +49,20 @@ kill "$watch_pid" 2>/dev/null || true
 watch_pid=""
 
 echo
-kubectl get -n "$namespace" mlops
-echo
 echo "best trial:"
 kubectl get -n "$namespace" experiment breast-cancer-forest -o jsonpath='{.status.bestTrial}' | python -m json.tool
+
+model=breast-cancer-forest-v1
 echo
-kubectl get -n "$namespace" events --field-selector involvedObject.kind=Experiment --sort-by=.metadata.creationTimestamp | tail -n 6
+echo "the best trial is registered as Model $model; it is evaluated on the test split and gated:"
+kubectl wait -n "$namespace" "model/$model" --for=create --timeout=60s >/dev/null
+kubectl wait -n "$namespace" "model/$model" --timeout=300s \
+  --for=jsonpath='{.status.conditions[?(@.type=="Promoted")].status}'=True
+kubectl get -n "$namespace" model "$model" -o jsonpath='{range .status.validation.checks[*]}  {.passed}  {.name}: {.message}{"\n"}{end}'
+echo
+kubectl get -n "$namespace" mlops
+echo
+kubectl get -n "$namespace" events --field-selector involvedObject.kind=Model --sort-by=.metadata.creationTimestamp | tail -n 4
 echo "models saved under /tmp/mlops-demo/artifacts; operator log: $state_dir/operator.log"
 if [[ -t 0 ]]; then
   echo

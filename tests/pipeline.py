@@ -76,6 +76,18 @@ def experiment(name: str, dataset_name: str, trainer: dict[str, Any] | None = No
     }
 
 
+def model(name: str, dataset_name: str, evaluator: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    """A version of modelName "m" asking for champion, gated on dataset_name's test split."""
+    validation = {"dataset": {"name": dataset_name}, "thresholds": [{"metric": "roc_auc", "min": 0.5}]}
+    if evaluator:
+        validation["evaluator"] = evaluator
+    return {
+        "apiVersion": "mlops.dev/v1alpha1", "kind": "Model", "metadata": {"name": name},
+        "spec": {"modelName": "m", "version": name, "artifact": {"uri": "file:///nowhere/model.joblib"},
+                 "aliases": ["champion"], "validation": validation, **spec},
+    }
+
+
 def jobs_of(cluster, namespace, kind: str, name: str) -> list[dict[str, Any]]:
     owner = get_json(cluster, namespace, kind, name)["metadata"]["uid"]
     return get_json(cluster, namespace, "jobs", "-l", f"mlops.dev/owner-uid={owner}")["items"]

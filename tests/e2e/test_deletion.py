@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import SLEEP, apply, dataset, experiment, jobs_of, phase_is, script_trainer, status, write_csv
+from pipeline import SLEEP, apply, dataset, experiment, jobs_of, model, phase_is, script_trainer, status, write_csv
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def every_phase(cluster, namespace, operator, tmp_path):
-    """Datasets Validating, Ready and Invalid; Experiments Waiting, Running, Succeeded and Failed."""
+    """Datasets Validating, Ready and Invalid; Experiments Waiting, Running, Succeeded and Failed; a
+    Model Waiting and one Evaluating."""
     uri = write_csv(tmp_path / "cancer.csv")
     apply(cluster, namespace, dataset("ready", uri))
     apply(cluster, namespace, dataset("invalid", write_csv(tmp_path / "small.csv", rows=10)))
@@ -24,10 +25,13 @@ def every_phase(cluster, namespace, operator, tmp_path):
     apply(cluster, namespace, experiment("running", "ready", script_trainer(SLEEP)))
     apply(cluster, namespace, experiment("succeeded", "ready", values=(1,)))
     apply(cluster, namespace, experiment("failed", "ready", script_trainer("raise SystemExit(3)"), values=(1,)))
+    apply(cluster, namespace, model("waiting", "missing"))
+    apply(cluster, namespace, model("evaluating", "ready", evaluator=script_trainer(SLEEP)))
     expected = {("dataset", "ready"): ("Ready",), ("dataset", "invalid"): ("Invalid",),
                 ("dataset", "validating"): ("Validating",), ("experiment", "waiting"): ("Waiting",),
                 ("experiment", "running"): ("Running",), ("experiment", "succeeded"): ("Succeeded",),
-                ("experiment", "failed"): ("Failed",)}
+                ("experiment", "failed"): ("Failed",), ("model", "waiting"): ("Waiting",),
+                ("model", "evaluating"): ("Evaluating",)}
     for (kind, name), phases in expected.items():
         wait_for(lambda: phase_is(cluster, namespace, kind, name, *phases), 120, f"{kind} {name} in {phases}")
     wait_for(lambda: jobs_of(cluster, namespace, "experiment", "running"), 60, "the running trial's Job")
@@ -38,13 +42,14 @@ def test_every_kind_in_every_phase_is_deleted_with_the_operator_stopped(crds, na
     running = operator.start()
     objects = every_phase(crds, namespace, operator, tmp_path)
     running.kill()
-    for kind in ("datasets", "experiments"):
+    for kind in ("datasets", "experiments", "models"):
         for item in get_json(crds, namespace, kind)["items"]:
             assert not item["metadata"].get("finalizers"), item["metadata"]["name"]
             assert not [a for a in item["metadata"].get("annotations", {}) if a.startswith("mlops.dev/")]
     for kind, name in objects:
         crds.kubectl("delete", kind, name, "--wait=true", f"--timeout={GONE_SECONDS}s", namespace=namespace)
-    assert get_json(crds, namespace, "datasets")["items"] == get_json(crds, namespace, "experiments")["items"] == []
+    for kind in ("datasets", "experiments", "models"):
+        assert get_json(crds, namespace, kind)["items"] == []
 
 
 def test_a_namespace_with_objects_in_every_phase_is_deleted_with_the_operator_stopped(crds, namespace, operator,

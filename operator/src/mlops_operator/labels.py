@@ -8,6 +8,7 @@ MANAGED_SELECTOR = f"{MANAGED_BY}={OPERATOR}"
 OWNER_UID = f"{GROUP}/owner-uid"  # children are selected by their owner's UID, never by its name
 EXPERIMENT = f"{GROUP}/experiment"  # the owner's name as a label value (logic.names.label_value), for people
 DATASET = f"{GROUP}/dataset"
+MODEL = f"{GROUP}/model"
 RUN = f"{GROUP}/run"
 TRIAL = f"{GROUP}/trial"
 GENERATION = f"{GROUP}/generation"
@@ -15,4 +16,6 @@ ROUND = f"{GROUP}/round"
 PARAMETERS_ANNOTATION = f"{GROUP}/parameters"
 # A hash of the spec parts a trial's pod is built from besides what the run trains (pod settings).
 SETTINGS_ANNOTATION = f"{GROUP}/trial-settings"
+# On an evaluation Job that scores the holder a version is compared with: the holder's name.
+BASELINE_ANNOTATION = f"{GROUP}/baseline"
 JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"  # set by the Job controller on a Job's pods

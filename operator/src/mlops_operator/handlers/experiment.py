@@ -6,7 +6,7 @@ from datetime import datetime
 from ..api.experiment import ExperimentSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
-from ..logic.experiment.dataset import DatasetView
+from ..logic.dataset_view import DatasetView
 from ..logic.experiment.plan import ExperimentWorld, plan
 from ..logic.experiment.runs import RunState
 from ..logic.experiment.trials import unrecorded_finished

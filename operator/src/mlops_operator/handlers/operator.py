@@ -15,8 +15,8 @@ from ..api.common import GROUP, VERSION
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
-from ..logic.wakes import blocked_pod_owner, job_owner, referred_dataset
-from . import dataset, experiment, seen
+from ..logic.wakes import blocked_pod_owner, job_owner, model_family, referred_dataset, validation_dataset
+from . import dataset, experiment, model, seen
 from .runner import Controller, reconcile
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class Runtime:
     kube: Kube
     queues: dict[str, WorkQueue]
     references: References = field(default_factory=References)  # Experiment -> Dataset
+    model_datasets: References = field(default_factory=References)  # Model -> its validation Dataset
+    families: References = field(default_factory=References)  # Model -> (namespace, modelName)
     owners: dict[str, tuple[str, tuple[str, str]]] = field(default_factory=dict)  # UID -> (kind, key)
 
 
@@ -46,7 +48,7 @@ _runtime: Runtime | None = None
 
 
 def _controllers(settings: Settings) -> list[Controller]:
-    return [dataset.controller(settings.refresh_scale), experiment.CONTROLLER, seen.controller("Model"),
+    return [dataset.controller(settings.refresh_scale), experiment.CONTROLLER, model.CONTROLLER,
             seen.controller("Deployment")]
 
 
@@ -93,6 +95,8 @@ async def dataset_event(event: dict[str, Any], namespace: str, name: str, uid: s
     _enqueue("Dataset", (namespace, name), event.get("type"), uid)
     for referrer in _runtime.references.referrers((namespace, name)):
         _runtime.queues["Experiment"].add(referrer)
+    for referrer in _runtime.model_datasets.referrers((namespace, name)):
+        _runtime.queues["Model"].add(referrer)
 
 
 @kopf.on.event(GROUP, VERSION, "experiments")
@@ -104,8 +108,17 @@ async def experiment_event(event: dict[str, Any], namespace: str, name: str, uid
 
 
 @kopf.on.event(GROUP, VERSION, "models")
-async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
-    _enqueue("Model", (namespace, name), event.get("type"), uid)
+async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
+                      **_: Any) -> None:
+    """A version's change can move any alias of its modelName: every version of it takes a look."""
+    key, event_type = (namespace, name), event.get("type")
+    dataset_name = validation_dataset(event_type, spec)
+    _runtime.model_datasets.set(key, (namespace, dataset_name) if dataset_name else None)
+    family = model_family(spec)
+    _runtime.families.set(key, None if event_type == "DELETED" or not family else (namespace, family))
+    _enqueue("Model", key, event_type, uid)
+    for sibling in _runtime.families.referrers((namespace, family)) if family else []:
+        _runtime.queues["Model"].add(sibling)
 
 
 @kopf.on.event(GROUP, VERSION, "deployments")

@@ -1,16 +1,16 @@
-"""Model and Deployment: recorded as seen until their controllers arrive (gather -> plan -> apply)."""
+"""Deployment: recorded as seen until its controller arrives (gather -> plan -> apply)."""
 
 from datetime import datetime
 from functools import partial
 
-from ..api.vocabulary import DeploymentPhase, ModelPhase
+from ..api.vocabulary import DeploymentPhase
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
 from ..logic import seen
 from ..resources.meta import Meta
 from .runner import Controller, Key, Observed
 
-PHASES = {"Model": ModelPhase.PENDING, "Deployment": DeploymentPhase.PENDING}
+PHASES = {"Deployment": DeploymentPhase.PENDING}
 
 
 async def _gather(kind: str, kube: Kube, key: Key, now: datetime) -> Observed | None:

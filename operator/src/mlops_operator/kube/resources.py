@@ -35,7 +35,9 @@ def _generic(group: str, version: str, kind: str, plural: str) -> type[Namespace
 def _ours(kind: str, plural: str) -> KubeResource:
     model = _generic(GROUP, VERSION, kind, plural)
     # patch: kopf removes the finalizer earlier versions added; the operator itself patches status only.
-    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", "patch"), ("patch",))
+    # create: an Experiment's registerModel makes Model versions.
+    verbs = ("get", "list", "watch", "patch", "create") if kind == "Model" else ("get", "list", "watch", "patch")
+    return KubeResource(MLOPS_API_VERSION, kind, plural, model, verbs, ("patch",))
 
 
 RESOURCES: dict[tuple[str, str], KubeResource] = {

@@ -173,3 +173,40 @@ def judge_validation(job: JobFacts, termination: Termination | None) -> Validati
     text = (shown + (f"; and {more} more" if more > 0 else "")) or (
         "the validator reported failure without naming a check")
     return ValidationVerdict(DatasetReason.VALIDATION_FAILED, _short(text), document.digest, document.rows, columns)
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """What a finished evaluation Job reported: metrics, or why there are none."""
+
+    metrics: dict[str, float] | None
+    message: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.metrics is not None
+
+
+def _evaluator_failed(job: JobFacts, termination: Termination | None, problem: str) -> EvaluationOutcome:
+    exit_code = termination.exit_code if termination else None
+    reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
+    return EvaluationOutcome(None, _short(f"the evaluator failed ({reason}, exit code {exit_code}): {problem}"))
+
+
+def judge_evaluation(job: JobFacts, termination: Termination | None, pinned_digest: str) -> EvaluationOutcome:
+    """Finite metrics scored on the pinned data, or a failure naming why. A metric reported as null
+    or not finite is left out (a threshold on it then says it is missing)."""
+    message = termination.message if termination else None
+    if not job.succeeded:
+        return _evaluator_failed(job, termination, _error_of(message) or "no result reported")
+    try:
+        document = read_document(message, TrialResultDocument)
+    except Malformed as error:
+        return _evaluator_failed(job, termination, f"its result is malformed: {error}")
+    if document is None or not document.metrics:
+        return _evaluator_failed(job, termination, "it reported no metrics")
+    if document.digest and document.digest != pinned_digest:
+        return _evaluator_failed(job, termination, f"it scored data {document.digest}, not the pinned {pinned_digest}")
+    metrics = {name: value for name, value in document.metrics.items() if value is not None}
+    shown = ", ".join(f"{name}={value:.6g}" for name, value in sorted(metrics.items())[:8])
+    return EvaluationOutcome(metrics, shown)

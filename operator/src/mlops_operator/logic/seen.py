@@ -1,4 +1,4 @@
-"""The status of a kind whose controller is still to come (Model, Deployment): seen, nothing more."""
+"""The status of a kind whose controller is still to come (Deployment): seen, nothing more."""
 
 from datetime import datetime
 from typing import Any

@@ -34,3 +34,15 @@ def referred_dataset(event_type: str | None, spec: dict[str, Any]) -> str | None
     if event_type == "DELETED":
         return None
     return (spec.get("datasetRef") or {}).get("name") or None
+
+
+def validation_dataset(event_type: str | None, spec: dict[str, Any]) -> str | None:
+    """The Dataset a Model's evaluation scores; None without one, or once the Model is deleted."""
+    if event_type == "DELETED":
+        return None
+    return ((spec.get("validation") or {}).get("dataset") or {}).get("name") or None
+
+
+def model_family(spec: dict[str, Any]) -> str | None:
+    """The modelName whose versions a Model's change concerns."""
+    return spec.get("modelName") or None

@@ -1,4 +1,5 @@
-"""The Jobs the operator runs: one per trial, one per dataset validation round."""
+"""The Jobs the operator runs: one per trial, one per dataset validation round, one per model
+evaluation (of the version, or of the holder it is compared with, on the version's data)."""
 
 import hashlib
 from typing import Any
@@ -8,11 +9,13 @@ from ..api.common import Container
 from ..api.dataset import DatasetSpec, DataSpec
 from ..api.deployment import RUNTIME_IMAGE
 from ..api.experiment import ExperimentSpec
+from ..api.model import Artifact, ModelSpec, ModelValidation
 from .meta import Meta, owner_reference
 from .names import label_value
 from .pods import compact_json, container, pod_template
 
 VALIDATOR_COMMAND = ["python3", "-m", "mlops_operator.runtime.validate"]
+EVALUATOR_COMMAND = ["python3", "-m", "mlops_operator.runtime.evaluate"]
 # An evicted or preempted pod is retried without counting against backoffLimit.
 RETRY_DISRUPTIONS = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}
 
@@ -92,3 +95,42 @@ def validation_job(dataset: Meta, spec: DatasetSpec, name: str, round_: int) -> 
     main = container(validator, "validator", _data_env(data, None, payload), validator.args, _credentials(data))
     return _job(name, dataset, job_labels, {}, pod_template(main, spec.pod, job_labels),
                 spec.validation.backoff_limit, spec.validation.active_deadline_seconds)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(compact_json(value).encode()).hexdigest()[:16]
+
+
+def scoring_key(spec: ModelSpec) -> str:
+    """Identity of what a version's scores depend on besides the data's content: its artifact, the
+    Dataset and split scored, the evaluator. Thresholds, the comparison, aliases and the override
+    are judged against recorded scores, so editing them never re-runs an evaluation."""
+    validation = spec.validation
+    return _digest({
+        "artifact": spec.artifact.model_dump(mode="json", by_alias=True),
+        "dataset": validation.dataset.model_dump(mode="json", by_alias=True) if validation else None,
+        "evaluator": validation.evaluator.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if validation and validation.evaluator else None,
+    })
+
+
+def evaluation_identity(subject: str, artifact: Artifact, data: DataSpec, digest: str) -> str:
+    """One evaluation: what is scored (the version's scoring key, or the holder it is compared with)
+    on which data, so the same inputs always name the same Job."""
+    return _digest({"subject": subject, "artifact": artifact.model_dump(mode="json", by_alias=True),
+                    "data": data.model_dump(mode="json", by_alias=True, exclude_none=True), "digest": digest})
+
+
+def evaluation_job(model: Meta, spec: ModelSpec, data: DataSpec, digest: str, name: str, artifact: Artifact,
+                   annotations: dict[str, str]) -> dict[str, Any]:
+    """Scores artifact on the version's Dataset split, pinned by digest: the built-in evaluator
+    (the runtime image), or the version's own."""
+    validation: ModelValidation = spec.validation  # type: ignore[assignment]  # only versions with a gate
+    evaluator = validation.evaluator or Container(image=RUNTIME_IMAGE, command=EVALUATOR_COMMAND)
+    env = {**_data_env(data, digest, data.model_dump_json(by_alias=True, exclude_none=True)),
+           contract.MODEL_URI: artifact.uri, contract.MODEL_FORMAT: artifact.format,
+           contract.EVALUATION_SPLIT: validation.dataset.split}
+    job_labels = _owner_labels(model, labels.MODEL)
+    main = container(evaluator, "evaluator", env, evaluator.args, _credentials(data))
+    return _job(name, model, job_labels, annotations, pod_template(main, spec.pod, job_labels),
+                validation.backoff_limit, validation.active_deadline_seconds)

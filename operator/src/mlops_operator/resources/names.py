@@ -41,3 +41,15 @@ def trial_name(experiment: str, run: int, index: int) -> str:
 
 def validation_name(dataset: str, generation: int, round_: int) -> str:
     return child_name(dataset, f"validate-g{generation}-{round_}")
+
+
+def evaluation_name(model: str, identity: str) -> str:
+    return child_name(model, f"eval-{identity[:10]}")
+
+
+def rescore_name(model: str, identity: str) -> str:
+    return child_name(model, f"rescore-{identity[:10]}")
+
+
+def registered_model_name(experiment: str, run: int) -> str:
+    return child_name(experiment, f"v{run}")

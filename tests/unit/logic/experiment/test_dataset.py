@@ -2,7 +2,8 @@
 
 import pytest
 
-from mlops_operator.logic.experiment.dataset import DatasetView, why_unusable
+from mlops_operator.logic.dataset_view import DatasetView
+from mlops_operator.logic.experiment.dataset import why_unusable
 
 from experiments import DATA, DIGEST, NEW_DIGEST, dataset
 

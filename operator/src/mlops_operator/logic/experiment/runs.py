@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ...api.experiment import ExperimentSpec, PinnedDataset, TrialResult
-from .dataset import DatasetView
+from ..dataset_view import DatasetView
 
 # trialPolicy, pod and artifactRoot say how trials run, not what they train: an edit of them applies
 # to the trials started after it.

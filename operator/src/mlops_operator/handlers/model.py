@@ -1,0 +1,50 @@
+"""Model: gather (the Model, the other versions of its modelName, its Dataset, its evaluation Jobs
+and the pods that matter) -> logic.model.plan -> apply."""
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from ..api.model import ModelSpec
+from ..kube.client import Kube
+from ..kube.resources import MLOPS_API_VERSION
+from ..logic.dataset_view import DatasetView
+from ..logic.model.plan import ModelWorld, Sibling, plan
+from ..resources.meta import Meta
+from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs
+from .runner import Controller, Key, Observed
+
+KIND = "Model"
+
+
+def _sibling(body: dict) -> Sibling:
+    try:
+        spec = ModelSpec.model_validate(body["spec"])
+    except ValidationError:
+        spec = None  # a version this operator cannot read holds nothing
+    return Sibling(Meta.of(body), spec, body.get("status") or {})
+
+
+async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
+    model = await parsed(kube, KIND, key, ModelSpec)
+    if model is None:
+        return None
+    meta, spec, status = model.meta, model.spec, model.status
+    versions = await kube.list(MLOPS_API_VERSION, KIND, meta.namespace, {})
+    siblings = [_sibling(v) for v in versions
+                if (v.get("spec") or {}).get("modelName") == spec.model_name and v["metadata"].get("uid") != meta.uid]
+    dataset = None
+    if spec.validation:
+        name = spec.validation.dataset.name
+        dataset = DatasetView.of(name, await kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, name))
+    jobs = await owned_jobs(kube, meta)
+    pods = await pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else {}
+    recorded = {(status.get("validation") or {}).get("job"),
+                ((status.get("validation") or {}).get("baseline") or {}).get("job")}
+    pods.update(await pods_of_jobs(kube, meta.namespace, [j for j in jobs if j.finished and j.name not in recorded]))
+    events = await creation_events(kube, meta.namespace, jobs, pods, now)
+    world = ModelWorld(meta, spec, status, siblings, dataset, jobs, now, pods, events)
+    return Observed(meta, status, world)
+
+
+CONTROLLER = Controller(KIND, MLOPS_API_VERSION, gather, plan)
