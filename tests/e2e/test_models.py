@@ -92,7 +92,7 @@ def test_registered_version_takes_champion_a_worse_one_is_refused_a_better_one_t
     assert "roc_auc beats champion" in promoted["message"] and f"{v1_score:.6g}" in promoted["message"]
     assert "0.5 vs" in promoted["message"]
     assert condition(v2, "Stalled")["status"] == "True" and condition(v2, "Ready")["status"] == "False"
-    assert "GateFailed" in reasons(crds, namespace, "cancer-2")
+    wait_for(lambda: "GateFailed" in reasons(crds, namespace, "cancer-2"), 30, "the GateFailed Event")
     assert holders(crds, namespace, "cancer") == {"champion": "stumps-v1"}
 
     better = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
@@ -101,13 +101,13 @@ def test_registered_version_takes_champion_a_worse_one_is_refused_a_better_one_t
     assert v3["aliases"] == ["champion"] and condition(v3, "Promoted")["reason"] == "GatePassed"
     assert v3["history"][-1] | {"at": None} == {"alias": "champion", "change": "Took", "at": None,
                                                 "replaced": "stumps-v1", "reason": "GatePassed"}
-    superseded = wait_for(lambda: (status(crds, namespace, "model", "stumps-v1").get("history") or [None])[-1],
-                          60, "v1 recording that it was superseded")
+    superseded = wait_for(lambda: next((r for r in status(crds, namespace, "model", "stumps-v1").get("history") or []
+                                        if r["change"] == "Lost"), None), 60, "v1 recording that it was superseded")
     assert superseded | {"at": None} == {"alias": "champion", "change": "Lost", "at": None,
                                          "supersededBy": "cancer-3", "reason": "Superseded"}
     assert condition(status(crds, namespace, "model", "stumps-v1"), "Promoted")["reason"] == "Superseded"
-    assert "AliasTaken" in reasons(crds, namespace, "cancer-3")
-    assert "AliasLost" in reasons(crds, namespace, "stumps-v1")
+    wait_for(lambda: "AliasTaken" in reasons(crds, namespace, "cancer-3"), 30, "v3's AliasTaken Event")
+    wait_for(lambda: "AliasLost" in reasons(crds, namespace, "stumps-v1"), 30, "v1's AliasLost Event")
     assert holders(crds, namespace, "cancer") == {"champion": "cancer-3"}
 
     crds.kubectl("delete", "model", "cancer-3", namespace=namespace)
