@@ -145,11 +145,15 @@ def _column_stats(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     return kept
 
 
-def _validator_failed(job: JobFacts, termination: Termination | None, problem: str) -> ValidationVerdict:
+def _program_failed(program: str, job: JobFacts, termination: Termination | None, problem: str) -> str:
+    """Why a validator's or evaluator's Job gave no usable result, with its Job reason and exit code."""
     exit_code = termination.exit_code if termination else None
     reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
-    return ValidationVerdict(DatasetReason.VALIDATOR_FAILED,
-                             _short(f"the validator failed ({reason}, exit code {exit_code}): {problem}"))
+    return _short(f"the {program} failed ({reason}, exit code {exit_code}): {problem}")
+
+
+def _validator_failed(job: JobFacts, termination: Termination | None, problem: str) -> ValidationVerdict:
+    return ValidationVerdict(DatasetReason.VALIDATOR_FAILED, _program_failed("validator", job, termination, problem))
 
 
 def judge_validation(job: JobFacts, termination: Termination | None) -> ValidationVerdict:
@@ -188,9 +192,7 @@ class EvaluationOutcome:
 
 
 def _evaluator_failed(job: JobFacts, termination: Termination | None, problem: str) -> EvaluationOutcome:
-    exit_code = termination.exit_code if termination else None
-    reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
-    return EvaluationOutcome(None, _short(f"the evaluator failed ({reason}, exit code {exit_code}): {problem}"))
+    return EvaluationOutcome(None, _program_failed("evaluator", job, termination, problem))
 
 
 def judge_evaluation(job: JobFacts, termination: Termination | None, pinned_digest: str) -> EvaluationOutcome:
