@@ -9,7 +9,7 @@ from ..api.common import Container
 from ..api.dataset import DatasetSpec, DataSpec
 from ..api.deployment import RUNTIME_IMAGE
 from ..api.experiment import ExperimentSpec
-from ..api.model import Artifact, ModelSpec, ModelValidation
+from ..api.model import Artifact, ModelSpec
 from .meta import Meta, owner_reference
 from .names import label_value
 from .pods import compact_json, container, pod_template
@@ -52,11 +52,15 @@ def _credentials(data: DataSpec) -> list[dict[str, Any]]:
 TRIAL_SETTINGS_FIELDS = ("pod", "trial_policy", "artifact_root")
 
 
+def _digest(value: Any) -> str:
+    """A short, stable hash of a JSON value: the identity a child is named or annotated by."""
+    return hashlib.sha256(compact_json(value).encode()).hexdigest()[:16]
+
+
 def trial_settings_hash(spec: ExperimentSpec) -> str:
     """Identity of how trials run (not of what they train): an edit of it reaches the trials
     started after it, and a trial that could not start is made again with it."""
-    settings = spec.model_dump(mode="json", by_alias=True, include=set(TRIAL_SETTINGS_FIELDS))
-    return hashlib.sha256(compact_json(settings).encode()).hexdigest()[:16]
+    return _digest(spec.model_dump(mode="json", by_alias=True, include=set(TRIAL_SETTINGS_FIELDS)))
 
 
 def artifact_uri(root: str | None, experiment: str, run: int, index: int) -> str | None:
@@ -97,10 +101,6 @@ def validation_job(dataset: Meta, spec: DatasetSpec, name: str, round_: int) -> 
                 spec.validation.backoff_limit, spec.validation.active_deadline_seconds)
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(compact_json(value).encode()).hexdigest()[:16]
-
-
 def scoring_key(spec: ModelSpec) -> str:
     """Identity of what a version's scores depend on besides the data's content: its artifact, the
     Dataset and split scored, the evaluator. Thresholds, the comparison, aliases and the override
@@ -125,7 +125,8 @@ def evaluation_job(model: Meta, spec: ModelSpec, data: DataSpec, digest: str, na
                    annotations: dict[str, str]) -> dict[str, Any]:
     """Scores artifact on the version's Dataset split, pinned by digest: the built-in evaluator
     (the runtime image), or the version's own."""
-    validation: ModelValidation = spec.validation  # type: ignore[assignment]  # only versions with a gate
+    validation = spec.validation
+    assert validation is not None, "only a version with a gate is evaluated"
     evaluator = validation.evaluator or Container(image=RUNTIME_IMAGE, command=EVALUATOR_COMMAND)
     env = {**_data_env(data, digest, data.model_dump_json(by_alias=True, exclude_none=True)),
            contract.MODEL_URI: artifact.uri, contract.MODEL_FORMAT: artifact.format,
