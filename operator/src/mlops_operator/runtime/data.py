@@ -52,6 +52,12 @@ def read_frame(fs, files: list[str], data_format: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+def read_source(uri: str, data_format: str) -> tuple[pd.DataFrame, str]:
+    """The data at uri and its content digest, from the same files."""
+    fs, files = source_files(uri, data_format)
+    return read_frame(fs, files, data_format), content_digest(fs, files)
+
+
 def split_frame(frame: pd.DataFrame, splits: ResolvedSplits) -> dict[str, pd.DataFrame]:
     """Deterministic row split: a seeded shuffle cut into train / test / validation fractions."""
     order = np.random.default_rng(splits.seed).permutation(len(frame))
@@ -68,7 +74,6 @@ def load_dataset_from_env() -> tuple[dict[str, pd.DataFrame], str | None, str]:
     """For trainers: the splits of the data the run pinned (MLOPS_DATASET_SPEC), its target column
     and its digest (recomputed, so the trainer reports what it really read)."""
     spec = DataSpec.model_validate_json(os.environ[contract.DATASET_SPEC])
-    fs, files = source_files(spec.source.uri, spec.format)
-    frame = read_frame(fs, files, spec.format)
+    frame, digest = read_source(spec.source.uri, spec.format)
     target = spec.schema_.target if spec.schema_ else None
-    return split_frame(frame, spec.splits), target, content_digest(fs, files)
+    return split_frame(frame, spec.splits), target, digest

@@ -37,7 +37,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .. import contract
 from ..api.dataset import DataSpec
-from .data import content_digest, read_frame, source_files, split_frame
+from .data import read_source, split_frame
 from .report import report
 
 MODEL_FAILED, DATA_REFUSED = 1, 2
@@ -113,9 +113,7 @@ LOADERS = {"sklearn": _load_sklearn, "onnx": _load_onnx}
 def evaluation_data(spec: DataSpec, split: str, pinned: str) -> tuple[pd.DataFrame, str, str]:
     """The split's rows, the target column and the data's digest, recomputed from what was read."""
     try:
-        fs, files = source_files(spec.source.uri, spec.format)
-        digest = content_digest(fs, files)
-        frame = read_frame(fs, files, spec.format)
+        frame, digest = read_source(spec.source.uri, spec.format)
     except Exception as error:  # anything that stops reading: the message is the diagnosis
         raise CannotEvaluate(f"cannot read {spec.source.uri} as {spec.format}: {error}", DATA_REFUSED) from error
     if pinned and digest != pinned:

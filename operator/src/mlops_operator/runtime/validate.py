@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import contract
 from ..api.dataset import ValidatorInput
-from .data import content_digest, read_frame, source_files
+from .data import read_source
 from .report import ResultTooLarge, report, result_document
 
 MAX_FAILED_REPORTED = 8
@@ -148,9 +148,7 @@ def main() -> int:
     spec = checks.model_dump(by_alias=True, exclude_none=True)
     uri, data_format = checks.source.uri, checks.format
     try:
-        fs, files = source_files(uri, data_format)
-        digest = content_digest(fs, files)
-        frame = read_frame(fs, files, data_format)
+        frame, digest = read_source(uri, data_format)
     except Exception as error:  # anything that stops reading: the message is the diagnosis
         message = f"cannot read {uri} as {data_format}: {error}"[:1000]
         print(message, file=sys.stderr)
