@@ -9,6 +9,7 @@ from ..api.model import ModelSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
 from ..logic.dataset_view import DatasetView
+from ..logic.model.evaluation import unrecorded_finished
 from ..logic.model.plan import ModelWorld, Sibling, plan
 from ..resources.meta import Meta
 from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs
@@ -39,9 +40,7 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
         dataset = DatasetView.of(name, await kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, name))
     jobs = await owned_jobs(kube, meta)
     pods = await pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else {}
-    recorded = {(status.get("validation") or {}).get("job"),
-                ((status.get("validation") or {}).get("baseline") or {}).get("job")}
-    pods.update(await pods_of_jobs(kube, meta.namespace, [j for j in jobs if j.finished and j.name not in recorded]))
+    pods.update(await pods_of_jobs(kube, meta.namespace, unrecorded_finished(jobs, status.get("validation") or {})))
     events = await creation_events(kube, meta.namespace, jobs, pods, now)
     world = ModelWorld(meta, spec, status, siblings, dataset, jobs, now, pods, events)
     return Observed(meta, status, world)

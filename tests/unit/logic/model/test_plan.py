@@ -329,6 +329,7 @@ def test_a_version_without_validation_takes_its_aliases():
     decided = registry.step("v1")
     assert decided.create == [] and v1.status["aliases"] == ["champion", "stable"]
     assert state(v1, "Evaluated") == ("True", "NoValidation") and v1.status["phase"] == "Promoted"
+    assert condition(v1.status, "Promoted")["message"] == "no gate (no validation policy); holds champion, stable"
     assert state(v1, "Ready")[0] == "True" and kstatus(v1) == CURRENT and "validation" not in v1.status
     assert v1.reasons() == ["AliasTaken", "AliasTaken"]
     assert registry.step("v1").status == {}
@@ -425,6 +426,7 @@ def test_a_holder_scored_on_other_data_is_scored_again_on_the_candidates():
     assert rescore != evaluation
     manifest = decided.create[0].manifest
     assert env_of(manifest)[contract.MODEL_URI] == "s3://models/churn/v1/model.joblib"
+    assert env_of(manifest)[contract.MODEL_FORMAT] == "sklearn"
     assert decided.create[0].event.reason == "RescoreStarted" and "v1" in decided.create[0].event.message
     assert v3.status["phase"] == "Evaluating" and state(v3, "Promoted") == ("Unknown", "Comparing")
     assert "aliases" not in v3.status and v1.status["aliases"] == ["champion"]

@@ -32,9 +32,19 @@ class Inputs:
         return evaluation_name(model, identity)
 
     def rescore_name(self, model: str, holder: Version) -> str:
-        artifact = Artifact(uri=holder.artifact_uri)
-        identity = evaluation_identity(f"rescore:{holder.name}", artifact, self.dataset.data, self.dataset.digest or "")
+        identity = evaluation_identity(f"rescore:{holder.name}", artifact_of(holder), self.dataset.data,
+                                       self.dataset.digest or "")
         return rescore_name(model, identity)
+
+
+def artifact_of(version: Version) -> Artifact:
+    return Artifact(uri=version.artifact_uri, format=version.artifact_format)
+
+
+def unrecorded_finished(jobs: list[JobFacts], validation: dict[str, Any]) -> list[JobFacts]:
+    """Finished evaluation Jobs whose result status does not hold: their pods are read."""
+    recorded = {validation.get("job"), (validation.get("baseline") or {}).get("job")}
+    return [j for j in jobs if j.finished and j.name not in recorded]
 
 
 def recorded(outcome: EvaluationOutcome, previous: dict[str, Any], key: str, job: str, spec: ModelSpec, digest: str,
@@ -72,18 +82,22 @@ def evaluation_creation(meta: Meta, spec: ModelSpec, inputs: Inputs, name: str) 
 
 
 def rescore_creation(meta: Meta, spec: ModelSpec, inputs: Inputs, name: str, holder: Version) -> dict[str, Any]:
-    artifact = Artifact(uri=holder.artifact_uri, format=holder.artifact_format)
-    return evaluation_job(meta, spec, inputs.dataset.data, inputs.dataset.digest or "", name, artifact,
+    return evaluation_job(meta, spec, inputs.dataset.data, inputs.dataset.digest or "", name, artifact_of(holder),
                           {labels.BASELINE_ANNOTATION: holder.name})
 
 
+def standing_record(spec: ModelSpec, validation: dict[str, Any]) -> dict[str, Any]:
+    """The recorded evaluation when it stands for the spec as it is (the same artifact, data
+    reference and evaluator; the data's digest may since have moved on); else nothing."""
+    return validation if spec.validation is not None and validation.get("key") == scoring_key(spec) else {}
+
+
 def scores_of(spec: ModelSpec, validation: dict[str, Any]) -> Scores | None:
-    """The recorded scores, when they stand for the spec as it is (the same artifact, data
-    reference and evaluator; the data's digest may since have moved on)."""
-    if spec.validation is None or validation.get("key") != scoring_key(spec) or validation.get("metrics") is None:
+    record = standing_record(spec, validation)
+    if record.get("metrics") is None:
         return None
-    return Scores(dict(validation["metrics"]), validation.get("dataset", ""), validation.get("split", ""),
-                  validation.get("datasetDigest", ""))
+    return Scores(dict(record["metrics"]), record.get("dataset", ""), record.get("split", ""),
+                  record.get("datasetDigest", ""))
 
 
 def compared_of(validation: dict[str, Any]) -> Compared | None:

@@ -18,7 +18,7 @@ from ..plan import NORMAL, WARNING, Creation, Deletion, Event, Plan
 from . import verdict as says
 from .aliases import holdings
 from .evaluation import (Inputs, evaluation_creation, judged, recorded, rescore_creation, rescore_record,
-                         version_of)
+                         scores_of, standing_record, version_of)
 from .registry import Resolution, Standing, resolve
 
 RESYNC_SECONDS = 300.0
@@ -83,7 +83,7 @@ def evaluate(world: ModelWorld, inputs: Inputs | None) -> Step:
     if spec.validation is None:
         return Step({})
     if inputs is None:
-        if validation.get("key") == scoring_key(spec):
+        if standing_record(spec, validation):
             return Step(validation)  # recorded scores stand until the Dataset can be read again
         problem = world.dataset.problem() if world.dataset else None
         return Step(validation, progressing=says.Progressing(ModelReason.WAITING_FOR_DATASET, problem or ""))
@@ -113,33 +113,31 @@ def resolution_with(world: ModelWorld, validation: dict[str, Any]) -> Resolution
     return resolve([me, *others])
 
 
-def rescore(world: ModelWorld, inputs: Inputs | None, step: Step, resolution: Resolution) -> tuple[Step, Resolution]:
+def rescore(world: ModelWorld, inputs: Inputs | None, step: Step, mine: Standing) -> Step:
     """When the compared holder was scored on other data: score it on this version's data, or
-    record that score (and resolve again with it)."""
-    mine = resolution.standings[world.meta.name]
+    record that score in status.validation.baseline."""
     if not mine.needs_rescore or step.progressing:
-        return step, resolution
+        return step
     holder = mine.opponent
     assert holder is not None
-    scored_digest = step.validation.get("datasetDigest")
+    scored_digest = step.validation.get("datasetDigest") or ""
     if inputs is None or inputs.dataset.digest != scored_digest:
         return replace(step, progressing=says.Progressing(
             ModelReason.COMPARING, f"{holder.name} must be scored on this version's data ({scored_digest}), "
-                                   "which the Dataset no longer holds; waiting for this version's re-evaluation")), \
-            resolution
+                                   "which the Dataset no longer holds; waiting for this version's re-evaluation"))
     name = inputs.rescore_name(world.meta.name, holder)
     job = next((j for j in world.jobs if j.name == name), None)
     if job is None:
         started = Event(NORMAL, ModelEvent.RESCORE_STARTED,
                         f"Job {name} scores {holder.name}, which was scored on other data, on this version's data")
         creation = Creation(rescore_creation(world.meta, world.spec, inputs, name, holder), started)
-        return replace(step, create=[*step.create, creation], wanted=[*step.wanted, name], progressing=says.Progressing(
-            ModelReason.COMPARING, f"scoring {holder.name} on this version's data: Job {name} is starting")), resolution
+        starting = says.Progressing(ModelReason.COMPARING,
+                                    f"scoring {holder.name} on this version's data: Job {name} is starting")
+        return replace(step, create=[*step.create, creation], wanted=[*step.wanted, name], progressing=starting)
     if not job.finished:
-        return replace(step, wanted=[*step.wanted, name], progressing=_running(world, job, "rescore")), resolution
-    record = rescore_record(judged(job, world.pods, scored_digest or ""), job, holder, scored_digest or "")
-    validation = {**step.validation, "baseline": record}
-    return replace(step, validation=validation), resolution_with(world, validation)
+        return replace(step, wanted=[*step.wanted, name], progressing=_running(world, job, "rescore"))
+    record = rescore_record(judged(job, world.pods, scored_digest), job, holder, scored_digest)
+    return replace(step, validation={**step.validation, "baseline": record})
 
 
 def judged_validation(step: Step, mine: Standing, spec: ModelSpec) -> dict[str, Any] | None:
@@ -167,17 +165,11 @@ def judged_validation(step: Step, mine: Standing, spec: ModelSpec) -> dict[str, 
 
 
 def _scores_message(world: ModelWorld, validation: dict[str, Any]) -> str | None:
-    mine = version_of(world.meta, world.spec, {"validation": validation})
-    if mine.scores is None:
+    scores = scores_of(world.spec, validation)
+    if scores is None:
         return None
-    shown = ", ".join(f"{k}={v:.6g}" for k, v in sorted(mine.scores.metrics.items())[:MAX_METRICS_SHOWN])
-    return f"scored split {mine.scores.split} of Dataset {mine.scores.dataset} ({mine.scores.digest}): {shown}"
-
-
-def _recorded_error(world: ModelWorld, validation: dict[str, Any]) -> str | None:
-    if world.spec.validation is None or validation.get("key") != scoring_key(world.spec):
-        return None
-    return validation.get("error")
+    shown = ", ".join(f"{k}={v:.6g}" for k, v in sorted(scores.metrics.items())[:MAX_METRICS_SHOWN])
+    return f"scored split {scores.split} of Dataset {scores.dataset} ({scores.digest}): {shown}"
 
 
 def announcements(world: ModelWorld, judged: says.Verdict) -> list[Event]:
@@ -208,16 +200,20 @@ def plan(world: ModelWorld) -> Plan:
         return Plan()
     spec, status, meta = world.spec, world.status, world.meta
     inputs = inputs_of(world)
-    step = evaluate(world, inputs)
-    step, resolution = rescore(world, inputs, step, resolution_with(world, step.validation))
+    evaluated = evaluate(world, inputs)
+    resolution = resolution_with(world, evaluated.validation)
+    step = rescore(world, inputs, evaluated, resolution.standings[meta.name])
+    if step.validation is not evaluated.validation:  # a rescore was recorded: the comparison can be made now
+        resolution = resolution_with(world, step.validation)
     mine = resolution.standings[meta.name]
     held = holdings(meta.name, tuple(spec.aliases or ()), status, resolution,
                     [(s.meta.name, s.status) for s in world.siblings], world.now)
-    error = _recorded_error(world, step.validation)
-    evaluated = says.evaluated(spec.validation is not None, _scores_message(world, step.validation), error,
-                               step.progressing)
-    promoted = says.promoted(mine, held.held, tuple(spec.aliases or ()), resolution.holders, error, step.progressing)
-    judged = says.verdict(evaluated, promoted, step.progressing)
+    error = standing_record(spec, step.validation).get("error")
+    gated = spec.validation is not None
+    evaluation = says.evaluated(gated, _scores_message(world, step.validation), error, step.progressing)
+    promoted = says.promoted(mine, gated, held.held, tuple(spec.aliases or ()), resolution.holders, error,
+                             step.progressing)
+    judged = says.verdict(evaluation, promoted, step.progressing)
     settled = judged.promoted.status != UNKNOWN
     desired = {
         **status,

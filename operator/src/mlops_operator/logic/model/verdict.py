@@ -44,7 +44,7 @@ def _gate_failed(standing: Standing) -> str:
     return "; ".join(f"{c.name}: {c.message}" for c in failed)
 
 
-def promoted(standing: Standing, held: list[str], asks: tuple[str, ...], holders: dict[str, str],
+def promoted(standing: Standing, gated: bool, held: list[str], asks: tuple[str, ...], holders: dict[str, str],
              error: str | None, progressing: Progressing | None) -> Observation:
     kind = ConditionType.PROMOTED
     verdict = standing.verdict
@@ -55,16 +55,17 @@ def promoted(standing: Standing, held: list[str], asks: tuple[str, ...], holders
         return Observation(kind, UNKNOWN, progressing.reason, progressing.message)
     if not verdict.passed:
         return Observation(kind, FALSE, ModelReason.GATE_FAILED, f"gate failed: {_gate_failed(standing)}")
+    passed = "gate passed" if gated else "no gate (no validation policy)"
     if held:
         if verdict.overridden:
             return Observation(kind, TRUE, ModelReason.OVERRIDDEN,
                                f"holds {', '.join(held)} by override ({verdict.overridden}); "
                                f"lost comparison: {_gate_failed(standing)}")
-        return Observation(kind, TRUE, ModelReason.GATE_PASSED, f"gate passed; holds {', '.join(held)}")
+        return Observation(kind, TRUE, ModelReason.GATE_PASSED, f"{passed}; holds {', '.join(held)}")
     if not asks:
-        return Observation(kind, FALSE, ModelReason.NOT_ASKED, "gate passed; the version asks for no alias")
+        return Observation(kind, FALSE, ModelReason.NOT_ASKED, f"{passed}; the version asks for no alias")
     newer = ", ".join(f"{a} by {holders[a]}" for a in asks if a in holders)
-    return Observation(kind, FALSE, ModelReason.SUPERSEDED, f"gate passed; held by newer versions: {newer}")
+    return Observation(kind, FALSE, ModelReason.SUPERSEDED, f"{passed}; held by newer versions: {newer}")
 
 
 def verdict(evaluation: Observation, promotion: Observation, progressing: Progressing | None) -> Verdict:
