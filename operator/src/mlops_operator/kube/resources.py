@@ -32,12 +32,16 @@ def _generic(group: str, version: str, kind: str, plural: str) -> type[Namespace
     return create_namespaced_resource(group, version, kind, plural)
 
 
+# Beyond reading and watching them: what the operator does to its own kinds. patch: kopf removes the
+# finalizer earlier versions added (the operator itself patches status only); create: an
+# Experiment's registerModel makes Model versions.
+OWN_KIND_WRITES = {"Model": ("patch", "create")}
+
+
 def _ours(kind: str, plural: str) -> KubeResource:
     model = _generic(GROUP, VERSION, kind, plural)
-    # patch: kopf removes the finalizer earlier versions added; the operator itself patches status only.
-    # create: an Experiment's registerModel makes Model versions.
-    verbs = ("get", "list", "watch", "patch", "create") if kind == "Model" else ("get", "list", "watch", "patch")
-    return KubeResource(MLOPS_API_VERSION, kind, plural, model, verbs, ("patch",))
+    writes = OWN_KIND_WRITES.get(kind, ("patch",))
+    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", *writes), ("patch",))
 
 
 RESOURCES: dict[tuple[str, str], KubeResource] = {
