@@ -25,6 +25,16 @@ PARAMETERS = "MLOPS_PARAMETERS"  # all parameters as JSON; each also as PARAM_<N
 MODEL_URI = "MLOPS_MODEL_URI"  # the artifact to score
 MODEL_FORMAT = "MLOPS_MODEL_FORMAT"  # sklearn (joblib), onnx or custom
 EVALUATION_SPLIT = "MLOPS_EVALUATION_SPLIT"  # train, test or validation
+# Set on model server pods (with MLOPS_MODEL_URI and MLOPS_MODEL_FORMAT).
+MODEL_NAME = "MLOPS_MODEL_NAME"  # the name in /v2/models/{name}: the Model's modelName
+MODEL_VERSION = "MLOPS_MODEL_VERSION"  # the Model's spec.version
+SERVING_SIGNATURE = "MLOPS_SERVING_SIGNATURE"  # the training data's columns as JSON (runtime.serve); optional
+SERVER_ADDRESS = "MLOPS_SERVER_ADDRESS"  # the pod's IP: the server listens there, never on 0.0.0.0
+SERVER_PORT = "MLOPS_SERVER_PORT"
+DRAIN_SECONDS = "MLOPS_DRAIN_SECONDS"  # how long a server keeps answering after SIGTERM
+# What a model server exports on /metrics that the operator reads to judge a canary.
+SERVER_REQUESTS_METRIC = "mlops_server_requests"  # counter (…_total on the wire), label outcome:
+OUTCOME_ERROR = "error"  # answered 5xx; the others are success and bad_request
 
 _PLACEHOLDER = re.compile(r"\$\{params\.([A-Za-z0-9_.-]+)\}")
 

@@ -22,27 +22,23 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import fsspec
-import joblib
 import numpy as np
-import onnxruntime
 import pandas as pd
 from sklearn import metrics as sk
-from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.multiclass import type_of_target
 
 from .. import contract
 from ..api.dataset import DataSpec
+from . import models
 from .data import read_source, split_frame
+from .models import LOADERS, CannotLoad, Predict, Predictions
 from .report import report
 
 MODEL_FAILED, DATA_REFUSED = 1, 2
 MAX_CLASSES = 20  # more distinct integer targets than this reads as a quantity, not a class
-ONNX_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64}
 
 
 class CannotEvaluate(Exception):
@@ -51,63 +47,15 @@ class CannotEvaluate(Exception):
         self.exit_code, self.fields = exit_code, fields
 
 
-@dataclass(frozen=True)
-class Predictions:
-    values: np.ndarray  # labels of a classifier, numbers of a regressor
-    classifier: bool | None  # what the model says it is; None when it does not say
-    probabilities: np.ndarray | None = None  # one column per class
-    classes: np.ndarray | None = None  # the columns' classes, when the model names them
-
-
-Predict = Callable[[pd.DataFrame], Predictions]
-
-
 def load_model(uri: str, model_format: str) -> Predict:
     """A function from features to predictions, for the artifact at uri."""
     if model_format not in LOADERS:
         raise CannotEvaluate(f"{uri} has format {model_format!r}, which the built-in evaluator cannot load (it loads "
                              "sklearn and onnx): a custom evaluator container is needed", MODEL_FAILED)
     try:
-        with fsspec.open(uri, "rb") as f:
-            return LOADERS[model_format](f)
-    except Exception as error:  # anything that stops loading: the message is the diagnosis
-        raise CannotEvaluate(f"cannot load {uri} as {model_format}: {type(error).__name__}: {error}",
-                             MODEL_FAILED) from error
-
-
-def _load_sklearn(f) -> Predict:
-    model = joblib.load(f)
-    if not hasattr(model, "predict"):
-        raise TypeError(f"it holds a {type(model).__name__}, not a fitted scikit-learn estimator")
-    # A classifier, or anything with probabilities, says so; a regressor too; anything else leaves it to the data.
-    says = True if is_classifier(model) or hasattr(model, "predict_proba") else (False if is_regressor(model) else None)
-
-    def predict(features: pd.DataFrame) -> Predictions:
-        probabilities = model.predict_proba(features) if hasattr(model, "predict_proba") else None
-        return Predictions(np.asarray(model.predict(features)), says, probabilities, getattr(model, "classes_", None))
-    return predict
-
-
-def _load_onnx(f) -> Predict:
-    session = onnxruntime.InferenceSession(f.read(), providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()
-    if len(inputs) != 1 or inputs[0].type not in ONNX_INPUT_TYPES:
-        raise ValueError(f"it takes {', '.join(f'{i.name} {i.type}' for i in inputs)}; the built-in evaluator feeds "
-                         "one float tensor of the feature columns (convert with a single FloatTensorType input)")
-
-    def predict(features: pd.DataFrame) -> Predictions:
-        outputs = session.run(None, {inputs[0].name: features.to_numpy(dtype=ONNX_INPUT_TYPES[inputs[0].type])})
-        values = np.asarray(outputs[0]).ravel()
-        if len(outputs) < 2:  # converted classifiers output labels, then probabilities; regressors one tensor
-            return Predictions(values, None)
-        if isinstance(outputs[1], list):  # ZipMap: one {class: probability} per row
-            table = pd.DataFrame(outputs[1])
-            return Predictions(values, True, table.to_numpy(), table.columns.to_numpy())
-        return Predictions(values, True, np.asarray(outputs[1]))
-    return predict
-
-
-LOADERS = {"sklearn": _load_sklearn, "onnx": _load_onnx}
+        return models.load_model(uri, model_format).predict
+    except CannotLoad as error:
+        raise CannotEvaluate(str(error), MODEL_FAILED) from error
 
 
 def evaluation_data(spec: DataSpec, split: str, pinned: str) -> tuple[pd.DataFrame, str, str]:
