@@ -2,8 +2,9 @@
 # The main job on the local cluster, as far as it is built: start the control plane, the local
 # node and the operator, write the example data set, apply the example Dataset and Experiment,
 # follow the sweep until the best trial is known, then its Model version through the gate until it
-# holds the champion alias. On a terminal it then waits for Ctrl-C so
-# you can look around with kubectl; either way it stops everything it started when it ends.
+# holds the champion alias, then serve it and send a few prediction requests to its Service. On a
+# terminal it then waits for Ctrl-C so you can look around with kubectl; either way it stops
+# everything it started when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/system-deps.sh
@@ -63,6 +64,14 @@ echo
 kubectl get -n "$namespace" mlops
 echo
 kubectl get -n "$namespace" events --field-selector involvedObject.kind=Model --sort-by=.metadata.creationTimestamp | tail -n 4
+
+echo
+echo "serving the champion: a Deployment follows the alias; its Service answers predictions:"
+kubectl apply -n "$namespace" -f manifests/examples/deployment.yaml
+kubectl wait -n "$namespace" mldeploy/breast-cancer --for=condition=Ready --timeout=180s
+kubectl get -n "$namespace" mldeploy,deployments.apps,service,pods -l app.kubernetes.io/managed-by=mlops-operator
+python hack/predict.py "http://$(kubectl get -n "$namespace" service breast-cancer -o jsonpath='{.spec.clusterIP}'):8080" \
+  breast-cancer "$data"
 echo "models saved under /tmp/mlops-demo/artifacts; operator log: $state_dir/operator.log"
 if [[ -t 0 ]]; then
   echo

@@ -1,6 +1,6 @@
-"""The operator runs against the API server, records that it saw the examples it cannot act on yet
-(a Deployment, whose behaviour is still to come; a Model whose Dataset is missing), and stops on
-SIGTERM."""
+"""The operator runs against the API server, says why it waits on examples whose inputs are missing
+(a Model whose Dataset is missing; a Deployment of a modelName no version of which holds the
+alias), and stops on SIGTERM."""
 
 import json
 from pathlib import Path
@@ -18,8 +18,10 @@ OBJECTS = [
     ("deployment.mlops.dev", "breast-cancer"),
 ]
 READY = {
-    "model": ("WaitingForDataset", "Dataset 'breast-cancer' not found"),
-    "deployment.mlops.dev": ("Reconciling", "The operator has seen this object and is reconciling it."),
+    "model": ("Unknown", "WaitingForDataset", "Dataset 'breast-cancer' not found"),
+    "deployment.mlops.dev": ("False", "NoAliasHolder",
+                             "waiting for the holder of alias champion of breast-cancer: no version of breast-cancer "
+                             "holds alias champion (yet)"),
 }
 MANIFESTS = [str(EXAMPLES / "model.yaml"), str(EXAMPLES / "deployment.yaml")]
 
@@ -55,9 +57,9 @@ def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace
     for kind, name in OBJECTS:
         obj = wait_for(lambda: seen_at(crds, namespace, kind, name, 1), 60, f"{kind} {name} seen")
         # Read back from the server: the condition survived the schema's pruning intact.
-        reason, message = READY[kind]
+        status, reason, message = READY[kind]
         assert ready(obj) == {
-            "type": "Ready", "status": "Unknown", "reason": reason, "message": message,
+            "type": "Ready", "status": status, "reason": reason, "message": message,
             "observedGeneration": 1, "lastTransitionTime": ready(obj)["lastTransitionTime"],
         }
 

@@ -19,3 +19,6 @@ SETTINGS_ANNOTATION = f"{GROUP}/trial-settings"
 # On an evaluation Job that scores the holder a version is compared with: the holder's name.
 BASELINE_ANNOTATION = f"{GROUP}/baseline"
 JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"  # set by the Job controller on a Job's pods
+DEPLOYMENT = f"{GROUP}/deployment"
+# On a server Deployment: the full name of the Model it serves (label values may be shortened).
+MODEL_ANNOTATION = f"{GROUP}/model"

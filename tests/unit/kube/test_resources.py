@@ -8,8 +8,10 @@ from mlops_operator.kube.resources import RESOURCES, UnknownResource, resource
 def test_mlops_and_apps_deployments_are_different_keys():
     assert resource("mlops.dev/v1alpha1", "Deployment").plural == "deployments"
     assert resource("mlops.dev/v1alpha1", "Deployment").group == "mlops.dev"
-    with pytest.raises(UnknownResource, match="apps/v1 Deployment is not in the operator's resource table"):
-        resource("apps/v1", "Deployment")
+    assert resource("apps/v1", "Deployment").group == "apps"
+    assert resource("apps/v1", "Deployment").verbs != resource("mlops.dev/v1alpha1", "Deployment").verbs
+    with pytest.raises(UnknownResource, match="extensions/v1beta1 Deployment is not in the operator's resource table"):
+        resource("extensions/v1beta1", "Deployment")
 
 
 def test_a_bare_kind_is_refused_as_ambiguous():
@@ -30,11 +32,12 @@ def test_the_documented_permissions_are_the_tables():
     text = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text()
     table = text[text.index("| resource | verbs |"):].split("\n\n")[0]
     documented = {}
-    for names, verbs in re.findall(r"^\| (`[^|]+) \| ([a-z, ]+)", table, re.MULTILINE):
+    for names, group, verbs in re.findall(r"^\| (`[^|]+?)(?: \(([a-z.]+)\))? \| ([a-z, ]+)", table, re.MULTILINE):
         for name in re.findall(r"`([a-z/]+)`", names):
-            documented[name] = tuple(v.strip() for v in verbs.split(","))
+            status_group = "mlops.dev" if name.endswith("/status") else ""
+            documented[(group or status_group, name)] = tuple(v.strip() for v in verbs.split(","))
     for entry in RESOURCES.values():
-        assert documented[entry.plural] == entry.verbs, entry.plural
+        assert documented[(entry.group, entry.plural)] == entry.verbs, entry.plural
         if entry.status_verbs:
-            assert documented[f"{entry.plural}/status"] == entry.status_verbs
+            assert documented[(entry.group, f"{entry.plural}/status")] == entry.status_verbs
     assert len(documented) == len(RESOURCES) + sum(1 for e in RESOURCES.values() if e.status_verbs)

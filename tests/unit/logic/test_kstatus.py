@@ -88,13 +88,3 @@ def dataset_status(verdict: str | None, generation: int = 1):
 ])
 def test_dataset_phases(verdict, generation, expected):
     assert compute(dataset_status(verdict, generation)) == expected
-
-
-def test_model_and_deployment_read_in_progress_while_only_seen():
-    from mlops_operator.logic import seen
-    from mlops_operator.logic.patch import applied
-
-    from builders import NOW
-
-    status = applied({}, seen.plan({}, 1, "Pending", NOW).status)
-    assert compute({"metadata": {"generation": 1}, "status": status}) == (IN_PROGRESS, "R3")

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from .common import ApiModel, Duration, Name, ResourceRequirements, StatusBase, cel, rules
+from .common import (ApiModel, Duration, EnvFromSource, EnvVar, Name, PodSettings, ResourceRequirements, StatusBase,
+                     cel, rules)
 from .model import AliasName
 from .vocabulary import DeploymentPhase
 
@@ -25,7 +26,7 @@ class ModelRef(ApiModel):
     )
 
     name: Name | None = None
-    """A Model object in the same namespace."""
+    """A Model object in the same namespace, served whatever its gate said (pinning is a decision)."""
     model_name: Annotated[str, Field(max_length=63)] | None = None
     """Follow the version of this modelName that holds alias."""
     alias: AliasName | None = None
@@ -41,6 +42,12 @@ class Server(ApiModel):
     """Port the server listens on and the Service exposes."""
     resources: ResourceRequirements | None = None
     """Compute resources of each server pod."""
+    env: Annotated[list[EnvVar], Field(max_length=64)] | None = None
+    """Extra environment variables (e.g. the artifact store's credentials); the operator's MLOPS_* win."""
+    env_from: Annotated[list[EnvFromSource], Field(max_length=16)] | None = None
+    """Secrets and ConfigMaps whose keys become environment variables (e.g. AWS_ACCESS_KEY_ID)."""
+    drain_seconds: Annotated[int, Field(ge=0, le=300)] = 5
+    """After SIGTERM, how long a server keeps answering while it is taken out of the Service."""
 
 
 class CanaryStep(ApiModel):
@@ -49,7 +56,7 @@ class CanaryStep(ApiModel):
     weight: Annotated[int, Field(ge=1, le=100)]
     """Percent of traffic on the new version during this step."""
     pause: Duration | None = None
-    """How long to watch this step before the next one."""
+    """How long to watch this step before the next one; without it the step waits for spec.promote."""
 
 
 class PrometheusAnalysis(ApiModel):
@@ -64,10 +71,15 @@ class PrometheusAnalysis(ApiModel):
 
 
 class Analysis(ApiModel):
-    """Health checks of the canary at each step; a failure rolls back."""
+    """Checks of the canary, made all through every step; one failing rolls back."""
 
-    max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
-    """Largest fraction of failed requests the canary may have."""
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    """Largest fraction of inference requests the canary's servers may answer with an error (5xx),
+    read from their own /metrics; judged once they have answered minRequests."""
+    min_requests: Annotated[int, Field(ge=1, le=1000000)] = 10
+    """Requests the canary must have answered before its error rate is judged."""
+    max_restarts: Annotated[int, Field(ge=0, le=100)] = 0
+    """Container restarts the canary's pods may have in total (a server that cannot load its model exits)."""
     prometheus: PrometheusAnalysis | None = None
 
 
@@ -87,8 +99,10 @@ class Canary(ApiModel):
             ),
         ),
     ]
-    """Traffic steps, weights strictly increasing within 1..100."""
-    analysis: Analysis | None = None
+    """Traffic steps, weights strictly increasing within 1..100; after the last, the canary takes all."""
+    analysis: Analysis = Field(default_factory=Analysis)
+    progress_deadline_seconds: Annotated[int, Field(ge=10, le=86400)] = 300
+    """How long the canary may take to have a step's pods ready before the rollout rolls back."""
 
 
 class Strategy(ApiModel):
@@ -119,15 +133,31 @@ class Autoscaling(ApiModel):
     """Average CPU utilization (percent of requests) the autoscaler aims for."""
 
 
+class Promote(ApiModel):
+    """Let a rollout go on without waiting: through a step, or all the way."""
+
+    model: Name
+    """The Model whose rollout this approves (so an old approval never applies to a new rollout)."""
+    step: Annotated[int, Field(ge=1, le=10)] | None = None
+    """Approve the steps up to this one (their pauses end); without it, promote to 100% now."""
+
+
 class DeploymentSpec(ApiModel):
     """Serving of one model."""
 
     model_ref: ModelRef
-    replicas: Annotated[int, Field(ge=0)] = 1
-    """Server pods (ignored while autoscaling is set)."""
-    server: Server | None = None
+    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    """Server pods (the autoscaler's starting point while autoscaling is set)."""
+    server: Server = Field(default_factory=Server)
     strategy: Strategy | None = None
     autoscaling: Autoscaling | None = None
+    paused: bool = False
+    """Hold a rollout at its current step (its pause stops counting) until this is false again."""
+    promote: Promote | None = None
+    abort: Name | None = None
+    """A Model whose rollout to give up: the stable version serves while this names the target;
+    remove it to roll that Model out again."""
+    pod: PodSettings | None = None
 
 
 class CanaryStatus(ApiModel):
@@ -136,9 +166,30 @@ class CanaryStatus(ApiModel):
     model: str
     """Model being rolled out."""
     weight: int
-    """Percent of traffic it receives."""
+    """Percent of traffic it receives (the share of server pods it runs)."""
     step: int
-    """Current step, from 1."""
+    """Current step, from 1; one past the last step while the canary takes all the traffic."""
+    step_started_at: str
+    """When the current step began; its pause counts from here, minus time spent paused."""
+    paused_at: str | None = None
+    """When spec.paused held the rollout."""
+    replicas: int | None = None
+    """Canary server pods at this step."""
+    stable_replicas: int | None = None
+    """Stable server pods at this step."""
+
+
+class RolledBack(ApiModel):
+    """The last rollout given up: the operator does not try that Model again while it stays the target."""
+
+    model: str
+    """The Model whose rollout was given up."""
+    reason: str
+    """RolledBack (a check failed) or Aborted (spec.abort)."""
+    message: str
+    """What failed, with its numbers."""
+    at: str
+    """When."""
 
 
 class DeploymentStatus(StatusBase):
@@ -150,6 +201,9 @@ class DeploymentStatus(StatusBase):
     stable_model: str | None = None
     """Model serving all traffic outside a rollout."""
     canary: CanaryStatus | None = None
+    """The rollout under way, if any."""
+    rolled_back: RolledBack | None = None
+    """The target's rollout given up, while that Model stays the target."""
     url: str | None = None
     """In-cluster URL of the model server."""
     replicas: int | None = None

@@ -16,7 +16,9 @@ from .vocabulary import (
     DatasetEvent,
     DatasetPhase,
     DatasetReason,
+    DeploymentEvent,
     DeploymentPhase,
+    DeploymentReason,
     ExperimentEvent,
     ExperimentPhase,
     ExperimentReason,
@@ -24,7 +26,6 @@ from .vocabulary import (
     ModelPhase,
     ModelReason,
     RunPhase,
-    SeenReason,
     Term,
     TrialPhase,
     TrialReason,
@@ -157,8 +158,9 @@ DEPLOYMENT = Kind(
         AGE,
     ),
     phases=DeploymentPhase,
-    conditions=(ConditionType.READY, ConditionType.RECONCILING),
-    terms=(SeenReason, CommonReason),
+    conditions=(ConditionType.READY, ConditionType.AVAILABLE, ConditionType.PROGRESSING, ConditionType.DEGRADED,
+                ConditionType.RECONCILING, ConditionType.STALLED),
+    terms=(DeploymentReason, CommonReason, DeploymentEvent),
 )
 
 KINDS = (DATASET, EXPERIMENT, MODEL, DEPLOYMENT)

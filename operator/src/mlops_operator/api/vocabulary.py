@@ -32,6 +32,9 @@ class ConditionType(Term):
     SUCCEEDED = "Succeeded", "Experiment: the current run found a best trial (True) or every trial failed (False)."
     EVALUATED = "Evaluated", "Model: the evaluation reported metrics (True) or failed (False)."
     PROMOTED = "Promoted", "Model: the version holds an alias (True) or holds none, and why (False)."
+    AVAILABLE = "Available", "Deployment: the stable version's servers are ready (True) or none are (False)."
+    PROGRESSING = "Progressing", "Deployment: a rollout is under way (True) or none is, and how the last one ended."
+    DEGRADED = "Degraded", "Deployment: the target is not served because its rollout was given up (True)."
 
 
 class CommonReason(Term):
@@ -143,12 +146,6 @@ class TrialReason(Term):
     JOB_FAILED = "JobFailed", "The trial's Job failed for another reason; the message has Kubernetes' words."
 
 
-class SeenReason(Term):
-    """Kinds whose controllers are still to come (Deployment)."""
-
-    RECONCILING = "Reconciling", "The operator has seen the object; its behaviour arrives with a later release."
-
-
 class ModelPhase(Term):
     WAITING = "Waiting", "No evaluation can start: the Dataset is missing or not Ready; the message says which."
     EVALUATING = "Evaluating", "The version, or the holder it is compared with, is being scored."
@@ -198,4 +195,36 @@ class AliasChange(Term):
 
 
 class DeploymentPhase(Term):
-    PENDING = "Pending", "Seen by the operator; serving arrives with a later release."
+    WAITING = "Waiting", "No Model to serve yet: the pinned one is missing or no version holds the alias."
+    STARTING = "Starting", "The first version's servers are starting."
+    SERVING = "Serving", "The target version serves all the traffic."
+    ROLLING_OUT = "RollingOut", "A canary of the new target serves part of the traffic (status.canary)."
+    PAUSED = "Paused", "A rollout waits: spec.paused, or a step without a pause waits for spec.promote."
+    DEGRADED = "Degraded", "The stable version serves; the target's rollout was rolled back or aborted."
+
+
+class DeploymentReason(Term):
+    MODEL_NOT_FOUND = "ModelNotFound", "modelRef.name names no Model in the namespace."
+    NO_ALIAS_HOLDER = "NoAliasHolder", "No version of modelRef.modelName holds modelRef.alias."
+    NO_ARTIFACT = "NoArtifact", "The target Model cannot be served: its artifact format has no built-in server."
+    STARTING = "Starting", "The servers of the first version are not all ready yet."
+    SERVING = "Serving", "The servers are ready and serve the target version."
+    NO_SERVER_READY = "NoServerReady", "No server of the stable version is ready."
+    SCALED_TO_ZERO = "ScaledToZero", "spec.replicas is 0: nothing serves, on purpose."
+    CANARY_STEP = "CanaryStep", "A canary step runs; the message says which, with its weight and what it waits for."
+    CANARY_NOT_READY = "CanaryNotReady", "The canary's pods for this step are not ready yet."
+    PAUSED = "Paused", "spec.paused holds the rollout."
+    WAITING_FOR_PROMOTE = "WaitingForPromote", "A step without a pause waits for spec.promote."
+    PROMOTING = "Promoting", "The canary runs all the servers; the old version goes once they are ready."
+    ROLLOUT_COMPLETE = "RolloutComplete", "The last rollout finished: its version is the stable one."
+    ROLLED_BACK = "RolledBack", "A canary check failed and the rollout was given up; the message names the check."
+    ABORTED = "Aborted", "spec.abort gave up the rollout."
+    TARGET_CHANGED = "TargetChanged", "The target changed during a rollout: its canary was removed."
+
+
+class DeploymentEvent(Term):
+    """Events a Deployment posts besides its condition reasons."""
+
+    ROLLOUT_STARTED = "RolloutStarted", "A canary of a new target started."
+    STEP_ADVANCED = "StepAdvanced", "The canary passed a step and moved to the next weight."
+    PROMOTED = "Promoted", "The canary became the stable version; the old one is removed."

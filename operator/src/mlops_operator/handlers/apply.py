@@ -1,5 +1,5 @@
 """Applying a plan: writes only, in one order: children deleted, children created (each create's
-Event posted only if it made the child), status patched once, then the plan's Events."""
+Event posted only if it made the child), children applied, status patched once, then the plan's Events."""
 
 import logging
 
@@ -25,6 +25,8 @@ async def apply(kube: Kube, owner: Meta, plan: Plan) -> None:
     for creation in plan.create:
         if await kube.create_child(creation.manifest) is Created.CREATED and creation.event:
             await post(kube, owner, creation.event)
+    for manifest in plan.apply:
+        await kube.apply_child(manifest)
     if plan.status:
         await kube.patch_status(owner, plan.status)
     for event in plan.events:

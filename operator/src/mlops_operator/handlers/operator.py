@@ -15,8 +15,9 @@ from ..api.common import GROUP, VERSION
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
-from ..logic.wakes import blocked_pod_owner, job_owner, model_family, referred_dataset, validation_dataset
-from . import dataset, experiment, model, seen
+from ..logic.wakes import (blocked_pod_owner, job_owner, model_family, model_subjects, referred_dataset,
+                           served_subject, serving_owner, validation_dataset)
+from . import dataset, deployment, experiment, model
 from .runner import Controller, reconcile
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Runtime:
     references: References = field(default_factory=References)  # Experiment -> Dataset
     model_datasets: References = field(default_factory=References)  # Model -> its validation Dataset
     families: References = field(default_factory=References)  # Model -> (namespace, modelName)
+    served: References = field(default_factory=References)  # Deployment -> the Models its modelRef names
     owners: dict[str, tuple[str, tuple[str, str]]] = field(default_factory=dict)  # UID -> (kind, key)
 
 
@@ -49,7 +51,7 @@ _runtime: Runtime | None = None
 
 def _controllers(settings: Settings) -> list[Controller]:
     return [dataset.controller(settings.refresh_scale), experiment.CONTROLLER, model.CONTROLLER,
-            seen.controller("Deployment")]
+            deployment.CONTROLLER]
 
 
 @kopf.on.startup()
@@ -62,6 +64,8 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     # Server-side filters: the operator never streams Jobs or pods that are not its own.
     settings.watching.label_selectors["batch", "v1", "jobs"] = keys.MANAGED_SELECTOR
     settings.watching.label_selectors["", "v1", "pods"] = keys.MANAGED_SELECTOR
+    for group, version, plural in SERVING_CHILDREN:
+        settings.watching.label_selectors[group, version, plural] = keys.MANAGED_SELECTOR
     kube = Kube()
     queues = {c.kind: WorkQueue(c.kind.lower(), partial(reconcile, c, kube), SETTINGS.workers)
               for c in _controllers(SETTINGS)}
@@ -119,11 +123,33 @@ async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str
     _enqueue("Model", key, event_type, uid)
     for sibling in _runtime.families.referrers((namespace, family)) if family else []:
         _runtime.queues["Model"].add(sibling)
+    for subject in model_subjects(name, spec):
+        for referrer in _runtime.served.referrers((namespace, subject)):
+            _runtime.queues["Deployment"].add(referrer)
 
 
 @kopf.on.event(GROUP, VERSION, "deployments")
-async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
+async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
+                           **_: Any) -> None:
+    subject = None if event.get("type") == "DELETED" else served_subject(spec.get("modelRef") or {})
+    _runtime.served.set((namespace, name), (namespace, subject) if subject else None)
     _enqueue("Deployment", (namespace, name), event.get("type"), uid)
+
+
+# The server Deployments, Services and autoscalers of Deployments: any change is their owner's business.
+SERVING_CHILDREN = (("apps", "v1", "deployments"), ("", "v1", "services"),
+                    ("autoscaling", "v2", "horizontalpodautoscalers"))
+
+
+async def serving_child_event(body: dict[str, Any], **_: Any) -> None:
+    owner = _runtime.owners.get(serving_owner(body) or "")
+    if owner:
+        kind, key = owner
+        _runtime.queues[kind].add(key)
+
+
+for _group, _version, _plural in SERVING_CHILDREN:
+    kopf.on.event(_group, _version, _plural)(serving_child_event)
 
 
 @kopf.on.event("batch", "v1", "jobs")
@@ -137,8 +163,9 @@ async def job_event(event: dict[str, Any], namespace: str, body: dict[str, Any],
 
 @kopf.on.event("", "v1", "pods")
 async def pod_event(body: dict[str, Any], **_: Any) -> None:
-    """A pod that cannot start (image, scheduling, configuration): its owner says so in status."""
-    owner = _runtime.owners.get(blocked_pod_owner(body) or "")
+    """A pod that cannot start (image, scheduling, configuration): its owner says so in status. A
+    server pod's readiness and restarts judge its version: its Deployment takes a look."""
+    owner = _runtime.owners.get(blocked_pod_owner(body) or serving_owner(body) or "")
     if owner:
         kind, key = owner
         _runtime.queues[kind].add(key)

@@ -104,6 +104,15 @@ class Kube:
             return Created.ADOPTED
         raise NameTaken(meta["name"], controller_uid(existing) if existing else None)
 
+    async def apply_child(self, manifest: dict[str, Any]) -> None:
+        """Server-side apply with the operator's field manager; forced, since the fields it sets are
+        its own (an autoscaler's replicas are left out of the manifest, not fought over)."""
+        target = resource(manifest["apiVersion"], manifest["kind"])
+        try:
+            await self.client.apply(target.model.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
+        except ApiError as error:
+            raise _error(error) from None
+
     async def delete_child(self, api_version: str, kind: str, namespace: str, name: str) -> None:
         try:
             await self.client.delete(resource(api_version, kind).model, name, namespace=namespace,

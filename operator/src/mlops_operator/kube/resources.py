@@ -49,6 +49,15 @@ RESOURCES: dict[tuple[str, str], KubeResource] = {
     ("batch/v1", "Job"): KubeResource("batch/v1", "Job", "jobs", _generic("batch", "v1", "Job", "jobs"),
                                       ("get", "list", "watch", "create", "delete")),
     ("v1", "Pod"): KubeResource("v1", "Pod", "pods", _generic("", "v1", "Pod", "pods"), ("list", "watch")),
+    ("apps/v1", "Deployment"): KubeResource("apps/v1", "Deployment", "deployments",
+                                            _generic("apps", "v1", "Deployment", "deployments"),
+                                            ("list", "watch", "patch", "delete")),
+    ("v1", "Service"): KubeResource("v1", "Service", "services", _generic("", "v1", "Service", "services"),
+                                    ("list", "watch", "patch", "delete")),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): KubeResource(
+        "autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+        _generic("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+        ("list", "watch", "patch", "delete")),
     ("v1", "Event"): KubeResource("v1", "Event", "events", _generic("", "v1", "Event", "events"), ("list", "create")),
 }
 

@@ -33,10 +33,12 @@ class Deletion:
 @dataclass(frozen=True)
 class Plan:
     """The complete decision of one reconcile. Applying it is writes only: deletions, creations,
-    one status merge patch (empty: nothing to write), then the Events."""
+    server-side applies, one status merge patch (empty: nothing to write), then the Events."""
 
     create: list[Creation] = field(default_factory=list)
     delete: list[Deletion] = field(default_factory=list)
+    apply: list[dict[str, Any]] = field(default_factory=list)
+    """Children kept in a desired state (server-side apply), listed only when they differ from it."""
     status: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     requeue_after: float | None = None

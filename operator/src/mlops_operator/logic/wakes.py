@@ -46,3 +46,22 @@ def validation_dataset(event_type: str | None, spec: dict[str, Any]) -> str | No
 def model_family(spec: dict[str, Any]) -> str | None:
     """The modelName whose versions a Model's change concerns."""
     return spec.get("modelName") or None
+
+
+def serving_owner(child: dict[str, Any]) -> str | None:
+    """UID of the Deployment of ours a server Deployment, Service, autoscaler or server pod serves."""
+    found = child["metadata"].get("labels") or {}
+    return found.get(labels.OWNER_UID) if labels.DEPLOYMENT in found else None
+
+
+def served_subject(model_ref: dict[str, Any]) -> str | None:
+    """What a Deployment's modelRef follows: a Model's name, or the versions of a modelName."""
+    if model_ref.get("name"):
+        return f"name:{model_ref['name']}"
+    return f"family:{model_ref['modelName']}" if model_ref.get("modelName") else None
+
+
+def model_subjects(name: str, spec: dict[str, Any]) -> list[str]:
+    """The Deployments a Model's change concerns: those pinning its name, and those following an
+    alias of its modelName (a change of any version can move the alias)."""
+    return [f"name:{name}", *([f"family:{spec['modelName']}"] if spec.get("modelName") else [])]

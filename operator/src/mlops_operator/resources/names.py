@@ -53,3 +53,23 @@ def rescore_name(model: str, identity: str) -> str:
 
 def registered_model_name(experiment: str, run: int) -> str:
     return child_name(experiment, f"v{run}")
+
+
+MAX_SERVER_NAME = 46  # a Deployment's pods are named NAME-<10 hash>-<5>: 63 characters at most
+
+
+def server_name(deployment: str, model: str) -> str:
+    """The apps/v1 Deployment running model's servers for a Deployment of ours: one per model, so
+    a canary keeps its name when it becomes the stable version."""
+    name = f"{deployment}-{model}"
+    if len(name) <= MAX_SERVER_NAME and _DNS_LABEL.match(name):
+        return name
+    start = re.sub(r"[^a-z0-9-]", "-", deployment[:MAX_SERVER_NAME - 2 * _TAG_LENGTH - 2]).strip("-")
+    return f"{start}-{_tag(deployment)}-{_tag(model)}".lstrip("-")
+
+
+def service_name(deployment: str) -> str:
+    """The Service: the Deployment's own name when it is a DNS label (Service names are)."""
+    if len(deployment) <= MAX_NAME and _DNS_LABEL.match(deployment):
+        return deployment
+    return child_name(deployment, "svc")

@@ -1,0 +1,120 @@
+"""A Deployment's whole decision: its children, the writes it skips when nothing changed, and what
+status says (kstatus, the conditions machines read)."""
+
+from mlops_operator.api.deployment import DeploymentSpec
+from mlops_operator.api.model import ModelSpec
+from mlops_operator.logic.deployment.children import ServerFacts
+from mlops_operator.logic.deployment.plan import DeploymentWorld, PodFacts, plan
+from mlops_operator.logic.deployment.target import ModelFacts
+from mlops_operator.logic.patch import applied
+
+from builders import NOW, meta
+from kstatus import CURRENT, FAILED, IN_PROGRESS, compute
+
+OWNER = meta("Deployment", "churn", "uid-d")
+SIGNATURE = '{"inputs":[{"datatype":"FP64","name":"a","nullable":true}],"target":"y"}'
+
+
+def model(name: str, aliases: list[str] | None = None, fmt: str = "sklearn") -> ModelFacts:
+    spec = ModelSpec.model_validate({"modelName": "churn", "version": name, "artifact": {
+        "uri": f"file:///m/{name}.joblib", "format": fmt}})
+    return ModelFacts(meta("Model", name, f"uid-{name}"), spec, {"aliases": aliases or []})
+
+
+def spec(**extra) -> DeploymentSpec:
+    return DeploymentSpec.model_validate({"modelRef": {"modelName": "churn"}, "replicas": 2, **extra})
+
+
+def world(status=None, servers=(), pods=None, children=None, models=None, **extra) -> DeploymentWorld:
+    return DeploymentWorld(OWNER, extra.pop("spec", spec()), status or {},
+                           models if models is not None else [model("v1", ["champion"])], list(servers), pods or {},
+                           {"v1": SIGNATURE, "v2": SIGNATURE}, children or {}, NOW, **extra)
+
+
+def as_observed(manifest: dict, ready: int = 0) -> ServerFacts:
+    body = {**manifest, "metadata": {**manifest["metadata"], "generation": 1},
+            "status": {"readyReplicas": ready, "observedGeneration": 1}}
+    return ServerFacts.of(body)
+
+
+def kstatus(status: dict) -> tuple[str, str]:
+    return compute({"metadata": {"generation": 1}, "status": status})
+
+
+def test_nothing_to_serve_yet_waits_for_the_alias():
+    decided = plan(world(models=[model("v1")]))
+    status = applied({}, decided.status)
+    assert status["phase"] == "Waiting" and kstatus(status) == (IN_PROGRESS, "R3")
+    assert "no version of churn holds alias champion" in status["conditions"][0]["message"]
+    assert [m["kind"] for m in decided.apply] == ["Service"]
+
+
+def test_the_champion_gets_servers_a_service_and_a_url():
+    decided = plan(world())
+    server, service = decided.apply
+    assert server["metadata"]["name"] == "churn-v1" and server["spec"]["replicas"] == 2
+    container = server["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MLOPS_MODEL_URI"] == "file:///m/v1.joblib" and env["MLOPS_SERVING_SIGNATURE"] == SIGNATURE
+    assert env["MLOPS_MODEL_NAME"] == "churn" and env["MLOPS_SERVER_ADDRESS"] is None  # from status.podIP
+    pod = server["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] and container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert service["spec"]["selector"]["mlops.dev/owner-uid"] == "uid-d"
+    status = applied({}, decided.status)
+    assert status["url"] == "http://churn.ns.svc:8080" and status["stableModel"] == "v1"
+    assert status["phase"] == "Starting" and kstatus(status) == (IN_PROGRESS, "R3")
+
+
+def test_serving_writes_nothing_when_nothing_changed():
+    first = plan(world())
+    server, service = first.apply
+    status = applied({}, first.status)
+    steady = world(status=status, servers=[as_observed(server, ready=2)], pods={"v1": PodFacts(ready=2)},
+                   children={("Service", "churn"): service})
+    decided = plan(steady)
+    status = applied(status, decided.status)
+    assert status["phase"] == "Serving" and kstatus(status) == (CURRENT, "R5")
+    again = plan(world(status=status, servers=[as_observed(server, ready=2)], pods={"v1": PodFacts(ready=2)},
+                       children={("Service", "churn"): service}))
+    assert (again.apply, again.delete, again.status, again.events) == ([], [], {}, [])
+
+
+def test_a_new_champion_rolls_out_as_a_canary_and_a_rollback_is_stalled():
+    canary_spec = spec(strategy={"canary": {"steps": [{"weight": 50, "pause": "1m"}]}})
+    first = plan(world(spec=canary_spec))
+    server, service = first.apply
+    status = applied({}, first.status)
+    models = [model("v1"), model("v2", ["champion"])]
+    rolling = plan(world(spec=canary_spec, status=status, servers=[as_observed(server, 2)],
+                         pods={"v1": PodFacts(ready=2)}, children={("Service", "churn"): service}, models=models))
+    status = applied(status, rolling.status)
+    assert status["canary"]["model"] == "v2" and status["phase"] == "RollingOut"
+    assert [m["metadata"]["name"] for m in rolling.apply] == ["churn-v1", "churn-v2"]
+    assert kstatus(status) == (IN_PROGRESS, "R3")
+    canary_server = next(m for m in rolling.apply if m["metadata"]["name"] == "churn-v2")
+    failing = plan(world(spec=canary_spec, status=status, servers=[as_observed(server, 1), as_observed(canary_server)],
+                         pods={"v1": PodFacts(ready=1), "v2": PodFacts(restarts=3)},
+                         children={("Service", "churn"): service}, models=models))
+    status = applied(status, failing.status)
+    assert status["phase"] == "Degraded" and kstatus(status) == (FAILED, "R4")
+    assert [d.name for d in failing.delete] == ["churn-v2"]
+    degraded = next(c for c in status["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and "restarted 3 times" in degraded["message"]
+    available = next(c for c in status["conditions"] if c["type"] == "Available")
+    assert available["status"] == "True"
+
+
+def test_a_custom_artifact_without_a_server_of_its_own_is_stalled():
+    status = applied({}, plan(world(models=[model("v1", ["champion"], fmt="custom")])).status)
+    assert kstatus(status) == (FAILED, "R4") and "artifact.format custom" in status["conditions"][0]["message"]
+
+
+def test_autoscaling_leaves_the_stable_count_to_the_autoscaler():
+    scaled = spec(autoscaling={"minReplicas": 2, "maxReplicas": 5})
+    first = plan(world(spec=scaled))
+    server = first.apply[0]
+    assert server["spec"]["replicas"] == 2 and first.apply[2]["kind"] == "HorizontalPodAutoscaler"
+    status = applied({}, first.status)
+    grown = dict(server, spec={**server["spec"], "replicas": 4})
+    later = plan(world(spec=scaled, status=status, servers=[as_observed(grown, 4)], pods={"v1": PodFacts(ready=4)}))
+    assert all("replicas" not in m["spec"] for m in later.apply if m["kind"] == "Deployment")
