@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def every_phase(cluster, namespace, operator, tmp_path):
     """Datasets Validating, Ready and Invalid; Experiments Waiting, Running, Succeeded and Failed; a
-    Model Waiting and one Evaluating."""
+    Model Waiting and one Evaluating; a Deployment Waiting (serving ones: tests/e2e/test_serving.py)."""
     uri = write_csv(tmp_path / "cancer.csv")
     apply(cluster, namespace, dataset("ready", uri))
     apply(cluster, namespace, dataset("invalid", write_csv(tmp_path / "small.csv", rows=10)))
@@ -27,11 +27,13 @@ def every_phase(cluster, namespace, operator, tmp_path):
     apply(cluster, namespace, experiment("failed", "ready", script_trainer("raise SystemExit(3)"), values=(1,)))
     apply(cluster, namespace, model("waiting", "missing"))
     apply(cluster, namespace, model("evaluating", "ready", evaluator=script_trainer(SLEEP)))
+    apply(cluster, namespace, {"apiVersion": "mlops.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": "waiting"},
+                               "spec": {"modelRef": {"modelName": "nobody"}}})
     expected = {("dataset", "ready"): ("Ready",), ("dataset", "invalid"): ("Invalid",),
                 ("dataset", "validating"): ("Validating",), ("experiment", "waiting"): ("Waiting",),
                 ("experiment", "running"): ("Running",), ("experiment", "succeeded"): ("Succeeded",),
                 ("experiment", "failed"): ("Failed",), ("model", "waiting"): ("Waiting",),
-                ("model", "evaluating"): ("Evaluating",)}
+                ("model", "evaluating"): ("Evaluating",), ("mldeploy", "waiting"): ("Waiting",)}
     for (kind, name), phases in expected.items():
         wait_for(lambda: phase_is(cluster, namespace, kind, name, *phases), 120, f"{kind} {name} in {phases}")
     wait_for(lambda: jobs_of(cluster, namespace, "experiment", "running"), 60, "the running trial's Job")
@@ -42,13 +44,13 @@ def test_every_kind_in_every_phase_is_deleted_with_the_operator_stopped(crds, na
     running = operator.start()
     objects = every_phase(crds, namespace, operator, tmp_path)
     running.kill()
-    for kind in ("datasets", "experiments", "models"):
+    for kind in ("datasets", "experiments", "models", "mldeploy"):
         for item in get_json(crds, namespace, kind)["items"]:
             assert not item["metadata"].get("finalizers"), item["metadata"]["name"]
             assert not [a for a in item["metadata"].get("annotations", {}) if a.startswith("mlops.dev/")]
     for kind, name in objects:
         crds.kubectl("delete", kind, name, "--wait=true", f"--timeout={GONE_SECONDS}s", namespace=namespace)
-    for kind in ("datasets", "experiments", "models"):
+    for kind in ("datasets", "experiments", "models", "mldeploy"):
         assert get_json(crds, namespace, kind)["items"] == []
 
 

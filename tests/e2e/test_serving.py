@@ -119,7 +119,7 @@ def start_serving(cluster, namespace, tmp_path, steps) -> str:
 
 def test_a_better_champion_rolls_out_through_every_step_without_a_failed_request(cluster, namespace, operator,
                                                                                 tmp_path):
-    operator.start()
+    running = operator.start()
     address = start_serving(cluster, namespace, tmp_path, [{"weight": 25, "pause": "3s"}, {"weight": 50, "pause": "3s"}])
     current = status(cluster, namespace, "mldeploy", "cancer")
     assert current["url"] == f"http://cancer.{namespace}.svc:8080" and current["phase"] == "Serving"
@@ -142,6 +142,12 @@ def test_a_better_champion_rolls_out_through_every_step_without_a_failed_request
     assert server_deployments(cluster, namespace) == ["cancer-v2"]
     reasons = [reason for reason, _ in events(cluster, namespace, "cancer")]
     assert {"RolloutStarted", "StepAdvanced", "Promoted"} <= set(reasons)
+
+    # Deleting it needs no operator: its servers and Service go with it (owner references).
+    running.kill()
+    cluster.kubectl("delete", "mldeploy", "cancer", "--wait=true", "--timeout=15s", namespace=namespace)
+    wait_for(lambda: not server_deployments(cluster, namespace)
+             and not get_json(cluster, namespace, "services")["items"], 60, "servers and Service gone")
 
 
 def test_a_version_that_answers_errors_or_cannot_load_is_rolled_back_while_the_stable_one_answers(
@@ -206,6 +212,7 @@ def test_a_killed_operator_resumes_the_rollout_at_the_same_step_and_spec_promote
     waiting = wait_for(lambda: condition(status(cluster, namespace, "mldeploy", "cancer"), "Progressing").get(
         "reason") == "WaitingForPromote" and status(cluster, namespace, "mldeploy", "cancer"), 90, "step 2 waits")
     assert waiting["canary"]["step"] == 2 and waiting["canary"]["weight"] == 75
-    cluster.kubectl("patch", "mldeploy", "cancer", "--type=merge", "-p", '{"spec": {"promote": {"model": "v2"}}}',
-                    namespace=namespace)
+    # A merge patch keeps keys it does not name: step is removed explicitly, for "all the way now".
+    cluster.kubectl("patch", "mldeploy", "cancer", "--type=merge", "-p",
+                    '{"spec": {"promote": {"model": "v2", "step": null}}}', namespace=namespace)
     wait_for(lambda: serving(cluster, namespace, "v2"), 120, "v2 promoted")
