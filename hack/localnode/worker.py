@@ -330,6 +330,8 @@ class PodWorker:
             "PYTHONUNBUFFERED": "1",
             NODE_MARKER: self.node.identity,
         }
+        if self.node.service_cidr:  # as a kubelet does; the container's own env, applied after, may override them
+            base = {**podspec.kubernetes_service_env(self.node.service_cidr), **base}
         (self.dir / "home").mkdir(parents=True, exist_ok=True)
         return podspec.container_env(self.pod, container, self.objects, self.record.pod_ip, base)
 

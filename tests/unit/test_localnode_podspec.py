@@ -58,6 +58,15 @@ def test_env_errors_name_what_is_missing(var, message):
     assert error.value.reason == "CreateContainerConfigError"
 
 
+def test_every_container_learns_where_the_api_server_service_is():
+    assert podspec.kubernetes_service_env("10.96.3.0/24") == {
+        "KUBERNETES_SERVICE_HOST": "10.96.3.1", "KUBERNETES_SERVICE_PORT": "443",
+        "KUBERNETES_SERVICE_PORT_HTTPS": "443", "KUBERNETES_PORT": "tcp://10.96.3.1:443",
+        "KUBERNETES_PORT_443_TCP": "tcp://10.96.3.1:443", "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+        "KUBERNETES_PORT_443_TCP_PORT": "443", "KUBERNETES_PORT_443_TCP_ADDR": "10.96.3.1",
+    }
+
+
 def test_argv_uses_the_image_default_and_expands_variables():
     assert podspec.container_argv({"args": ["-c", "$(X)"]}, ("python3",), {"X": "1"}) == ["python3", "-c", "1"]
     assert podspec.container_argv({"command": ["run"], "args": []}, ("python3",), {}) == ["run"]
