@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from Go
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and kubectl from Go
 # modules into a versioned cache outside the repository; a no-op when the binaries are there.
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
@@ -10,7 +10,9 @@ source "$here/versions.env"
 
 cache=${MLOPS_CACHE_DIR:-$HOME/.cache/mlops-operator}
 bin_dir="$cache/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
-k8s_binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+# A cache built before a binary joined this list lacks it: complete() fails, and only the missing
+# ones are built (build_kubernetes skips those present).
+k8s_binaries=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl)
 
 complete() {
   local b
@@ -71,6 +73,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""A real local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager and
-kube-scheduler built from pinned Go modules, on loopback, and the project's local node agent
-(hack/localnode), which runs the pods scheduled to it as processes.
+"""A real local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+and kube-proxy built from pinned Go modules, in a network namespace of the cluster's own (the
+API server at 10.244.K.254:6443, Services routed in 10.96.K.0/24), and the project's local node
+agent (hack/localnode), which runs the pods scheduled to it as processes.
 
     python3 hack/localcluster.py up      # build if needed, start, wait until usable
     python3 hack/localcluster.py env     # print `export KUBECONFIG=... PATH=...` for eval
-    python3 hack/localcluster.py down    # stop everything, free every port
+    python3 hack/localcluster.py down    # stop everything, remove the namespace and the bridge
 
 `env`, `down`, `build` and `--help` need only the standard library (any python3); `up` needs the
 project's environment (cryptography; the node agent runs with lightkube and aiohttp).
@@ -23,12 +24,11 @@ from pathlib import Path
 
 from cluster.launch import LocalCluster, build_binaries, claim_pod_network
 from cluster.processes import alive as _alive
-from cluster.processes import free_port, node_processes, port_is_bound, stop_process_group
+from cluster.processes import node_processes, stop_process_group
 from cluster.state import CACHE, DEFAULT_STATE_DIR, HACK, NODE_NAME, ClusterState, Component
 
 __all__ = ["CACHE", "DEFAULT_STATE_DIR", "HACK", "NODE_NAME", "ClusterState", "Component", "LocalCluster",
-           "_alive", "build_binaries", "claim_pod_network", "free_port", "main", "node_processes",
-           "port_is_bound", "stop_process_group"]
+           "_alive", "build_binaries", "claim_pod_network", "main", "node_processes", "stop_process_group"]
 
 
 def main(argv: list[str] | None = None) -> int:

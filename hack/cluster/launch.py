@@ -1,11 +1,16 @@
 """Launching the local cluster: each component's flags, and the LocalCluster class that starts the
 components in order, waits until the cluster is usable, and stops everything.
 
+The control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kube-proxy)
+runs in a network namespace of the cluster's own on the node's bridge (network.py): its ports are
+fixed, nothing of it listens in the host's namespace, and kube-proxy there routes the cluster's
+Service CIDR for the host and the pods. The node agent runs in the host's namespace (it creates
+the pods' namespaces).
+
 Standard library only at import; the PKI (cryptography) is imported by `start`."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -18,16 +23,20 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .processes import alive, free_port, node_processes, port_is_bound, spawn, stop_process_group
+from .network import (ClusterNetwork, create_control_plane_network, delete_namespace, namespace_exists,
+                      namespace_processes)
+from .processes import alive, node_processes, spawn, stop_process_group
 from .state import HACK, NODE_NAME, ClusterState, Component
+from localnode import netns
 from localnode.bridges import lock_bridge
 from localnode.identity import identity as node_identity
 
-SERVICE_CIDR = "10.0.0.0/24"
-FIRST_SERVICE_IP = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
-# kube-apiserver refuses a loopback advertise address. With the endpoint reconciler off it is only
-# published, never dialled, so a documentation address (RFC 5737) serves when the machine has none.
-FALLBACK_ADVERTISE_ADDRESS = "192.0.2.1"
+# Fixed ports: the namespace is the cluster's own. All on its loopback but the API server's,
+# which listens on the namespace's address on the bridge (the host and the pods reach it there).
+ETCD_CLIENT_PORT, ETCD_PEER_PORT = 2379, 2380
+API_SERVER_PORT = 6443
+CONTROLLER_MANAGER_PORT, SCHEDULER_PORT = 10257, 10259
+KUBE_PROXY_HEALTHZ_PORT, KUBE_PROXY_METRICS_PORT = 10256, 10249
 # kube-apiserver's default admission plugins (v1.36), listed so that none, PodSecurity above all,
 # can be dropped by a change of defaults without anyone noticing; a name the binary does not know
 # stops it at start. `kube-apiserver --help` prints the defaults of a new version.
@@ -53,13 +62,14 @@ def build_binaries() -> Path:
 
 def claim_pod_network() -> tuple[str, str, int]:
     """Claims a bridge name and pod CIDR no other local node on this machine uses: takes the
-    name's lock and creates the bridge. Returns the name, the CIDR and the locked descriptor,
-    for the agent (`--bridge-lock-fd`, passed with pass_fds); close it once the agent runs."""
+    name's lock and creates the bridge. Returns the name, the CIDR and the locked descriptor, for
+    the processes that use the name (passed with pass_fds: the agent's `--bridge-lock-fd`, and
+    the control plane's, whose namespace is named after the bridge); close it once they run."""
     for k in range(256):
         bridge = f"mlbr{k}"
         fd = lock_bridge(bridge)
         if fd is None:
-            continue  # a live agent holds it
+            continue  # a live cluster or agent holds it
         if subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], capture_output=True).returncode == 0:
             return bridge, f"10.244.{k}.0/24", fd
         # The name exists without a lock holder: a leftover of an agent killed hard, or an agent
@@ -68,21 +78,10 @@ def claim_pod_network() -> tuple[str, str, int]:
     raise RuntimeError("no free mlbr<k> bridge name; remove stale ones with `ip link del mlbrK`")
 
 
-def advertise_address() -> str:
-    try:
-        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
-                             capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            return line.split()[3].split("/")[0]
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        pass
-    return FALLBACK_ADVERTISE_ADDRESS
-
-
 # --- component flags ----------------------------------------------------------------------------
 
-def etcd_argv(bin_dir: Path, data_dir: str, client_port: int, peer_port: int) -> list[str]:
-    client_url, peer_url = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+def etcd_argv(bin_dir: Path, data_dir: str) -> list[str]:
+    client_url, peer_url = f"http://127.0.0.1:{ETCD_CLIENT_PORT}", f"http://127.0.0.1:{ETCD_PEER_PORT}"
     return [
         f"{bin_dir}/etcd", "--name=local", f"--data-dir={data_dir}", "--unsafe-no-fsync",
         f"--listen-client-urls={client_url}", f"--advertise-client-urls={client_url}",
@@ -91,17 +90,20 @@ def etcd_argv(bin_dir: Path, data_dir: str, client_port: int, peer_port: int) ->
     ]
 
 
-def apiserver_argv(bin_dir: Path, pki: Path, port: int, etcd_port: int) -> list[str]:
+def apiserver_argv(bin_dir: Path, pki: Path, net: ClusterNetwork) -> list[str]:
+    # The endpoint reconciler (lease, the default) publishes the advertise address as the
+    # `kubernetes` Service's endpoint, so pods reach the API server through its ClusterIP.
+    address = net.control_plane_address
     return [
         f"{bin_dir}/kube-apiserver",
-        "--bind-address=127.0.0.1", f"--secure-port={port}",
-        f"--advertise-address={advertise_address()}", "--endpoint-reconciler-type=none",
+        f"--bind-address={address}", f"--secure-port={API_SERVER_PORT}", f"--advertise-address={address}",
+        "--endpoint-reconciler-type=lease",
         f"--tls-cert-file={pki}/apiserver.crt", f"--tls-private-key-file={pki}/apiserver.key",
         f"--client-ca-file={pki}/ca.crt",
-        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        f"--etcd-servers=http://127.0.0.1:{ETCD_CLIENT_PORT}",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={pki}/sa.pub", f"--service-account-signing-key-file={pki}/sa.key",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={net.service_cidr}",
         "--authorization-mode=Node,RBAC", "--allow-privileged=true",
         f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
     ]
@@ -112,26 +114,49 @@ def _common_flags(kubeconfig: Path) -> list[str]:
             f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", "--leader-elect=false"]
 
 
-def controller_manager_argv(bin_dir: Path, pki: Path, kubeconfig: Path, port: int) -> list[str]:
+def controller_manager_argv(bin_dir: Path, pki: Path, kubeconfig: Path, net: ClusterNetwork) -> list[str]:
     return [
-        f"{bin_dir}/kube-controller-manager", *_common_flags(kubeconfig), f"--secure-port={port}",
+        f"{bin_dir}/kube-controller-manager", *_common_flags(kubeconfig), f"--secure-port={CONTROLLER_MANAGER_PORT}",
         "--controllers=*", f"--root-ca-file={pki}/ca.crt",
         f"--service-account-private-key-file={pki}/sa.key", "--use-service-account-credentials=true",
         f"--cluster-signing-cert-file={pki}/ca.crt", f"--cluster-signing-key-file={pki}/ca.key",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={net.service_cidr}",
         # Sweeps create many Jobs at once; the defaults (qps 20, 5 Job workers) throttle them.
         "--kube-api-qps=100", "--kube-api-burst=200", "--concurrent-job-syncs=10",
     ]
 
 
-def scheduler_argv(bin_dir: Path, kubeconfig: Path, port: int) -> list[str]:
-    return [f"{bin_dir}/kube-scheduler", *_common_flags(kubeconfig), f"--secure-port={port}"]
+def scheduler_argv(bin_dir: Path, kubeconfig: Path) -> list[str]:
+    return [f"{bin_dir}/kube-scheduler", *_common_flags(kubeconfig), f"--secure-port={SCHEDULER_PORT}"]
 
 
-def node_argv(kubeconfig: Path, state_dir: Path, pod_cidr: str, bridge: str, lock_fd: int) -> list[str]:
+def kube_proxy_argv(bin_dir: Path, kubeconfig: Path, net: ClusterNetwork) -> list[str]:
+    address = net.control_plane_address
+    return [
+        f"{bin_dir}/kube-proxy", f"--kubeconfig={kubeconfig}", f"--hostname-override={NODE_NAME}",
+        "--proxy-mode=iptables", f"--cluster-cidr={net.pod_cidr}", "--detect-local-mode=ClusterCIDR",
+        # Client and endpoint share the bridge: without SNAT the endpoint would answer the client
+        # directly, past the namespace that translated the request (network.py).
+        "--masquerade-all",
+        # The node's primary address as kube-proxy sees it (it binds nothing there), and the only
+        # one NodePorts answer on: the namespace's. No localhost NodePorts (no route_localnet sysctl).
+        f"--bind-address={address}", f"--nodeport-addresses={address}/32", "--iptables-localhost-nodeports=false",
+        f"--healthz-bind-address=127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}",
+        f"--metrics-bind-address=127.0.0.1:{KUBE_PROXY_METRICS_PORT}",
+        # Leave the conntrack sysctls as they are: nf_conntrack_max is the machine's, and a
+        # namespace other than the initial one may not write it.
+        "--conntrack-max-per-core=0", "--conntrack-tcp-timeout-established=0",
+        "--conntrack-tcp-timeout-close-wait=0",
+        "--oom-score-adj=0",  # a development machine's process, not a node's critical daemon
+    ]
+
+
+def node_argv(kubeconfig: Path, state_dir: Path, net: ClusterNetwork, lock_fd: int) -> list[str]:
     """The local node agent (run with cwd hack/, lock_fd passed)."""
     return [sys.executable, "-m", "localnode", f"--kubeconfig={kubeconfig}", f"--node-name={NODE_NAME}",
-            f"--state-dir={state_dir}", f"--pod-cidr={pod_cidr}", f"--bridge={bridge}", f"--bridge-lock-fd={lock_fd}"]
+            f"--state-dir={state_dir}", f"--pod-cidr={net.pod_cidr}", f"--bridge={net.bridge}",
+            f"--bridge-lock-fd={lock_fd}", f"--service-cidr={net.service_cidr}",
+            f"--service-router={net.control_plane_address}", f"--logs-netns={net.netns}"]
 
 
 # --- the cluster --------------------------------------------------------------------------------
@@ -142,9 +167,11 @@ class LocalCluster:
         self.verbosity = verbosity
         self.state: ClusterState | None = None
 
-    def _spawn(self, name: str, argv: list[str], port: int, cwd: Path | None = None,
-               pass_fds: tuple[int, ...] = ()) -> None:
-        pid = spawn(argv, self.state_dir / "logs" / f"{name}.log", cwd=cwd, pass_fds=pass_fds)
+    def _spawn(self, name: str, argv: list[str], port: int, *, netns: str | None, lock_fd: int,
+               cwd: Path | None = None) -> None:
+        # Every process of the cluster holds the bridge name's lock: the name, and the control-plane
+        # namespace named after it, stay this cluster's until the last of them ends.
+        pid = spawn(argv, self.state_dir / "logs" / f"{name}.log", cwd=cwd, pass_fds=(lock_fd,), netns=netns)
         assert self.state is not None
         self.state.components.append(Component(name, pid, port))
         self.state.save()
@@ -171,9 +198,10 @@ class LocalCluster:
         context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return context
 
-    def _get(self, path: str) -> tuple[int, bytes]:
+    def _get(self, path: str, server: str | None = None) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(self.state.server + path, context=self._ssl_context(), timeout=5) as r:
+            with urllib.request.urlopen((server or self.state.server) + path, context=self._ssl_context(),
+                                        timeout=5) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -189,36 +217,49 @@ class LocalCluster:
         shutil.rmtree(self.state_dir / "pki", ignore_errors=True)
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         pki = self.state_dir / "pki"
-        write_pki(pki, FIRST_SERVICE_IP)
+        kubeconfig, proxy_kubeconfig = self.state_dir / "kubeconfig", self.state_dir / "kube-proxy.kubeconfig"
         etcd_data = tempfile.mkdtemp(prefix="mlops-etcd-")
-        etcd_port, peer_port, api_port, kcm_port, sched_port = (free_port() for _ in range(5))
-        server = f"https://127.0.0.1:{api_port}"
-        kubeconfig = self.state_dir / "kubeconfig"
-        write_kubeconfig(kubeconfig, server, pki)
-        self.state = ClusterState(str(self.state_dir), str(bin_dir), str(kubeconfig), server, etcd_data)
+        bridge, pod_cidr, lock_fd = claim_pod_network()
+        net = ClusterNetwork(bridge, pod_cidr)
+        server = f"https://{net.control_plane_address}:{API_SERVER_PORT}"
+        self.state = ClusterState(str(self.state_dir), str(bin_dir), str(kubeconfig), server, etcd_data,
+                                  node_identity=node_identity(NODE_NAME, bridge), bridge=bridge, pod_cidr=pod_cidr,
+                                  netns=net.netns, service_cidr=net.service_cidr)
         self.state.save()
         try:
-            self._spawn("etcd", etcd_argv(bin_dir, etcd_data, etcd_port, peer_port), etcd_port)
-            self._spawn("kube-apiserver", apiserver_argv(bin_dir, pki, api_port, etcd_port), api_port)
-            self._wait("kube-apiserver /readyz", lambda: self._get("/readyz")[0] == 200, timeout)
-            self._spawn("kube-controller-manager", controller_manager_argv(bin_dir, pki, kubeconfig, kcm_port),
-                        kcm_port)
-            self._spawn("kube-scheduler", scheduler_argv(bin_dir, kubeconfig, sched_port), sched_port)
-            bridge, pod_cidr, lock_fd = claim_pod_network()
-            self.state.node_identity = node_identity(NODE_NAME, bridge)
             try:
-                self._spawn("local-node", node_argv(kubeconfig, self.state_dir / "node", pod_cidr, bridge, lock_fd), 0,
-                            cwd=HACK, pass_fds=(lock_fd,))
+                create_control_plane_network(net)
+                write_pki(pki, net.first_service_ip, net.control_plane_address)
+                write_kubeconfig(kubeconfig, server, pki)
+                write_kubeconfig(proxy_kubeconfig, server, pki, user="kube-proxy")
+                in_ns = {"netns": net.netns, "lock_fd": lock_fd}
+                self._spawn("etcd", etcd_argv(bin_dir, etcd_data), ETCD_CLIENT_PORT, **in_ns)
+                self._spawn("kube-apiserver", apiserver_argv(bin_dir, pki, net), API_SERVER_PORT, **in_ns)
+                self._wait("kube-apiserver /readyz", lambda: self._get("/readyz")[0] == 200, timeout)
+                self._spawn("kube-controller-manager", controller_manager_argv(bin_dir, pki, kubeconfig, net),
+                            CONTROLLER_MANAGER_PORT, **in_ns)
+                self._spawn("kube-scheduler", scheduler_argv(bin_dir, kubeconfig), SCHEDULER_PORT, **in_ns)
+                self._spawn("kube-proxy", kube_proxy_argv(bin_dir, proxy_kubeconfig, net), KUBE_PROXY_HEALTHZ_PORT,
+                            **in_ns)
+                self._spawn("local-node", node_argv(kubeconfig, self.state_dir / "node", net, lock_fd), 0,
+                            netns=None, lock_fd=lock_fd, cwd=HACK)
             finally:
-                os.close(lock_fd)  # the agent holds the lock now (or, if it did not start, nobody)
+                os.close(lock_fd)  # the cluster's processes hold the lock now (or, if none started, nobody)
             self._wait("the default ServiceAccount",
                        lambda: self._get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, timeout)
             self._wait(f"node {NODE_NAME} Ready", self._node_ready, timeout)
+            self._wait("kube-proxy healthy", lambda: netns.http_get(
+                net.netns, "127.0.0.1", KUBE_PROXY_HEALTHZ_PORT, "/healthz")[0] == 200, timeout)
+            # Routing really works: the `kubernetes` Service's ClusterIP leads to the API server, and
+            # the certificate names that address.
+            self._wait(f"the kubernetes Service's ClusterIP {net.first_service_ip} to route", lambda: self._get(
+                "/readyz", f"https://{net.first_service_ip}:443")[0] == 200, timeout)
         except BaseException:
             self.stop()
             raise
         if self.verbosity:
-            print(f"local cluster ready at {server} in {time.monotonic() - started:.1f}s", file=sys.stderr)
+            print(f"local cluster ready at {server} in {time.monotonic() - started:.1f}s "
+                  f"(pods {pod_cidr} on {bridge}, Services {net.service_cidr})", file=sys.stderr)
         return self.state
 
     def _node_ready(self) -> bool:
@@ -229,6 +270,8 @@ class LocalCluster:
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
     def stop(self) -> None:
+        """Stops every process, removes the control-plane namespace and the bridge, and raises if
+        anything is left: a component, a process in the namespace, a pod process, the namespace."""
         state = self.state or ClusterState.load(self.state_dir)
         if state is None:
             return
@@ -236,16 +279,37 @@ class LocalCluster:
             stop_process_group(component.pid)
         shutil.rmtree(state.etcd_data_dir, ignore_errors=True)
         leftovers = [c.name for c in state.components if alive(c.pid)]
-        bound = [p for p in state.ports if port_is_bound(p)]
+        # Whatever still runs in the namespace escaped its component's process group.
+        strays = namespace_processes(state.netns) if state.netns else []
         # The agent stops its pods itself; anything still carrying its marker escaped it.
         orphans = node_processes(state.node_identity) if state.node_identity else []
-        for pid in orphans:
+        for pid in strays + orphans:
             stop_process_group(pid, grace=1)
+        namespace_left = self._release_network(state)
         Path(state.state_dir, "state.json").unlink(missing_ok=True)
         self.state = None
-        if leftovers or bound or orphans:
-            raise RuntimeError(f"after stop: processes alive {leftovers}, ports bound {bound}, "
-                               f"pod processes left by the node agent {orphans}")
+        if leftovers or strays or orphans or namespace_left:
+            raise RuntimeError(f"after stop: processes alive {leftovers}, processes left in the control-plane "
+                               f"namespace {strays}, pod processes left by the node agent {orphans}, "
+                               f"namespace {state.netns} left: {namespace_left}")
+
+    @staticmethod
+    def _release_network(state: ClusterState) -> bool:
+        """Deletes the control-plane namespace and the bridge (the agent deletes it when it ends
+        well) under the bridge name's lock; returns whether the namespace is still there. Without
+        the lock the name is not ours any more: a process of ours still holds it (reported as a
+        leftover), or the name was free and another cluster took it (its namespace now)."""
+        if not state.bridge:
+            return False
+        fd = lock_bridge(state.bridge)
+        if fd is None:
+            return False
+        try:
+            delete_namespace(ClusterNetwork(state.bridge, state.pod_cidr))
+            subprocess.run(["ip", "link", "del", state.bridge], capture_output=True)
+            return namespace_exists(state.netns)
+        finally:
+            os.close(fd)
 
     def env(self) -> dict[str, str]:
         state = self.state or ClusterState.load(self.state_dir)

@@ -1,5 +1,7 @@
-"""The local cluster's PKI: one CA, the API server's serving certificate, the admin client
-certificate (O=system:masters), the ServiceAccount signing key, and the admin kubeconfig.
+"""The local cluster's PKI: one CA, the API server's serving certificate, the client certificates
+of the admin (O=system:masters) and of kube-proxy (CN=system:kube-proxy, which the default
+ClusterRoleBinding system:node-proxier authorizes), the ServiceAccount signing key, and
+kubeconfigs.
 
 Needs `cryptography`; only `up` imports it."""
 
@@ -59,8 +61,16 @@ def _certificate(subject: x509.Name, key, issuer: x509.Name, issuer_key, *, ca: 
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def write_pki(pki: Path, first_service_ip: str) -> None:
-    """Writes a fresh PKI into the folder pki (files readable by the owner only)."""
+def _client(subject: list[x509.NameAttribute], ca_name: x509.Name,
+            ca_key) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = _key()
+    return _certificate(x509.Name(subject), key, ca_name, ca_key, ca=False, client=True), key
+
+
+def write_pki(pki: Path, first_service_ip: str, server_address: str) -> None:
+    """Writes a fresh PKI into the folder pki (files readable by the owner only). The API server's
+    certificate names server_address (where it listens) and first_service_ip (the `kubernetes`
+    Service's ClusterIP, through which pods reach it)."""
     pki.mkdir(parents=True, exist_ok=True)
     ca_key = _key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mlops-local-ca")])
@@ -68,20 +78,20 @@ def write_pki(pki: Path, first_service_ip: str) -> None:
 
     server_key = _key()
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in API_SERVER_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", first_service_ip)]
+    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in (server_address, first_service_ip)]
     server = _certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
                           server_key, ca_name, ca_key, ca=False, sans=sans)
 
-    admin_key = _key()
-    admin = _certificate(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-                                    x509.NameAttribute(NameOID.COMMON_NAME, "admin")]),
-                         admin_key, ca_name, ca_key, ca=False, client=True)
+    admin, admin_key = _client([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                                x509.NameAttribute(NameOID.COMMON_NAME, "admin")], ca_name, ca_key)
+    proxy, proxy_key = _client([x509.NameAttribute(NameOID.COMMON_NAME, "system:kube-proxy")], ca_name, ca_key)
 
     sa_key = _key()
     files = {
         "ca.crt": _pem_cert(ca), "ca.key": _pem_key(ca_key),
         "apiserver.crt": _pem_cert(server), "apiserver.key": _pem_key(server_key),
         "admin.crt": _pem_cert(admin), "admin.key": _pem_key(admin_key),
+        "kube-proxy.crt": _pem_cert(proxy), "kube-proxy.key": _pem_key(proxy_key),
         "sa.key": _pem_key(sa_key),
         "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                    serialization.PublicFormat.SubjectPublicKeyInfo),
@@ -91,8 +101,9 @@ def write_pki(pki: Path, first_service_ip: str) -> None:
         (pki / name).chmod(0o600)
 
 
-def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
-    """The admin kubeconfig, certificates inlined."""
+def write_kubeconfig(path: Path, server: str, pki: Path, user: str = "admin") -> None:
+    """A kubeconfig for the user whose client certificate is pki/USER.crt (the admin by default),
+    certificates inlined."""
 
     def b64(name: str) -> str:
         return base64.b64encode((pki / name).read_bytes()).decode()
@@ -101,9 +112,9 @@ def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
         "apiVersion": "v1", "kind": "Config", "current-context": "mlops-local",
         "clusters": [{"name": "mlops-local",
                       "cluster": {"server": server, "certificate-authority-data": b64("ca.crt")}}],
-        "users": [{"name": "admin", "user": {"client-certificate-data": b64("admin.crt"),
-                                             "client-key-data": b64("admin.key")}}],
-        "contexts": [{"name": "mlops-local", "context": {"cluster": "mlops-local", "user": "admin"}}],
+        "users": [{"name": user, "user": {"client-certificate-data": b64(f"{user}.crt"),
+                                          "client-key-data": b64(f"{user}.key")}}],
+        "contexts": [{"name": "mlops-local", "context": {"cluster": "mlops-local", "user": user}}],
     }
     path.write_text(json.dumps(config, indent=2))
     path.chmod(0o600)

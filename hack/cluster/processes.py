@@ -1,11 +1,11 @@
-"""The cluster's processes: spawn in a session of their own, check, stop by process group, and
-find what was left behind (processes, bound ports, pod processes of the node agent)."""
+"""The cluster's processes: spawn in a session of their own (in a network namespace, for the
+control plane), check, stop by process group, and find what was left behind (processes, pod
+processes of the node agent)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,20 +15,14 @@ from localnode.identity import NODE_MARKER
 STOP_GRACE_SECONDS = 15
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_bound(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def spawn(argv: list[str], log_path: Path, cwd: Path | None = None, pass_fds: tuple[int, ...] = ()) -> int:
+def spawn(argv: list[str], log_path: Path, cwd: Path | None = None, pass_fds: tuple[int, ...] = (),
+          netns: str | None = None) -> int:
     """Starts a component in a session of its own (so the launcher can exit, and a stop can signal
-    the whole group), its output appended to log_path; returns its pid."""
+    the whole group), its output appended to log_path, in the named network namespace if given;
+    returns its pid. `ip netns exec` execs the component in place (no fork), so the pid and the
+    process group are the component's own."""
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, cwd=cwd, pass_fds=pass_fds)

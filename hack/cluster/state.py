@@ -17,7 +17,7 @@ NODE_NAME = "local-node"
 class Component:
     name: str
     pid: int
-    port: int
+    port: int  # where it serves, in the control-plane namespace (0: nothing, or the agent's own choice)
 
 
 @dataclass
@@ -29,10 +29,10 @@ class ClusterState:
     etcd_data_dir: str
     node_identity: str = ""
     components: list[Component] = field(default_factory=list)
-
-    @property
-    def ports(self) -> list[int]:
-        return [c.port for c in self.components if c.port]
+    bridge: str = ""  # the claimed bridge name; its lock is held while a process of the cluster lives
+    pod_cidr: str = ""
+    netns: str = ""  # the control plane's network namespace
+    service_cidr: str = ""
 
     def save(self) -> None:
         Path(self.state_dir, "state.json").write_text(json.dumps(asdict(self), indent=2))

@@ -1,6 +1,7 @@
 """The node agent: registers a Node, renews its Lease, runs the pods bound to it, serves their logs.
 
     python3 -m localnode --kubeconfig KUBECONFIG [--node-name local-node] [--state-dir DIR]
+        [--service-cidr CIDR --service-router ADDRESS] [--logs-netns NAME]
 
 (run from hack/, or with hack/ on PYTHONPATH). It needs root for the per-container mount
 namespaces, like a kubelet.
@@ -53,7 +54,8 @@ class AgentFailed(Exception):
 
 class NodeAgent:
     def __init__(self, kubeconfig: str, node_name: str, state_dir: Path, pod_cidr: str, bridge: str,
-                 python: str = sys.executable):
+                 python: str = sys.executable, *, service_cidr: str = "", service_router: str = "",
+                 logs_netns: str = ""):
         self.config = KubeConfig.from_file(kubeconfig)
         self.node_name = node_name
         self.state_dir = state_dir
@@ -67,11 +69,18 @@ class NodeAgent:
         self.netns_prefix = f"mlpod-{bridge}-"
         self.identity = identity(node_name, bridge)
         self.addresses = AddressPool(pod_cidr)
+        # Where ClusterIPs route (each pod gets a route to the Service CIDR through the router, the
+        # control plane's address on the bridge), and the network namespace the API server dials
+        # the logs endpoint from; empty for an agent beside a control plane on the host's loopback.
+        self.service_cidr = service_cidr
+        self.service_router = service_router
+        self.logs_netns = logs_netns
 
     def _context(self, client: AsyncClient) -> NodeContext:
         return NodeContext(identity=self.identity, bridge=self.bridge, pod_cidr=self.pod_cidr,
                            netns_prefix=self.netns_prefix, pods_dir=self.pods_dir, logs_dir=self.logs_dir,
-                           python=self.python, addresses=self.addresses, api=KubePodApi(client))
+                           python=self.python, addresses=self.addresses, api=KubePodApi(client),
+                           service_cidr=self.service_cidr, service_router=self.service_router)
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         """Runs the node until `stop` is set; raises AgentFailed when a supervised task fails."""
@@ -84,15 +93,17 @@ class NodeAgent:
         try:
             await self._remove_networks()
             await network.create_bridge(self.bridge, self.pod_cidr)
-            logs_port = await logs.start()
+            logs_port = await logs.start(self.logs_netns or None)
             registration = NodeRegistration(client, self.node_name, logs_port)
             try:
                 await registration.register()
             except Exception as error:
                 failure = self._failed("NodeRegistrationFailed", "registration", error)
             else:
-                log.info("node %s ready (pod CIDR %s on bridge %s; logs endpoint 127.0.0.1:%d)",
-                         self.node_name, self.pod_cidr, self.bridge, logs_port)
+                log.info("node %s ready (pod CIDR %s on bridge %s; Service CIDR %s via %s; logs endpoint "
+                         "127.0.0.1:%d in network namespace %s)", self.node_name, self.pod_cidr, self.bridge,
+                         self.service_cidr or "-", self.service_router or "-", logs_port,
+                         self.logs_netns or "of the host")
                 if ready:
                     ready.set()
                 failure = await self._supervise(stop, registration, pods)
@@ -144,12 +155,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"), required=not os.environ.get("KUBECONFIG"))
     parser.add_argument("--node-name", default="local-node")
     parser.add_argument("--state-dir", type=Path, default=Path(tempfile.gettempdir()) / "mlops-localnode")
-    parser.add_argument("--pod-cidr", default="10.244.0.0/24", help="pod addresses; the first is the bridge's")
+    parser.add_argument("--pod-cidr", default="10.244.0.0/24",
+                        help="pod addresses; the first is the bridge's, the last the control plane's (ipam.py)")
     parser.add_argument("--bridge", default="mlbr0", help="name of the node's bridge (at most 15 characters)")
     parser.add_argument("--bridge-lock-fd", type=int,
                         help="the bridge name's locked lock file, handed over by the launcher (see bridges.py)")
+    parser.add_argument("--service-cidr", default="", help="the cluster's Service CIDR: pods get a route to it")
+    parser.add_argument("--service-router", default="",
+                        help="the address on the bridge that routes the Service CIDR (where kube-proxy runs)")
+    parser.add_argument("--logs-netns", default="",
+                        help="network namespace of the API server: the logs endpoint listens on its loopback")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if bool(args.service_cidr) != bool(args.service_router):
+        parser.error("--service-cidr and --service-router go together")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -162,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bridge %s is in use by another local node agent (lock in %s); choose another --bridge",
                   args.bridge, LOCK_DIR)
         return 1
-    agent = NodeAgent(args.kubeconfig, args.node_name, args.state_dir, args.pod_cidr, args.bridge)
+    agent = NodeAgent(args.kubeconfig, args.node_name, args.state_dir, args.pod_cidr, args.bridge,
+                      service_cidr=args.service_cidr, service_router=args.service_router, logs_netns=args.logs_netns)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -1,11 +1,13 @@
-"""Who holds a bridge name: a lock file per name, held by the node agent for its whole life.
+"""Who holds a bridge name: a lock file per name, held by the node agent for its whole life (and,
+in a local cluster, by every process of the control plane too: its network namespace is named
+after the bridge, so the name stays the cluster's until the last of its processes ends).
 
 Launchers choose the lowest free `mlbrK`, so two clusters starting at the same moment used to
 pick the same name; the second agent then deleted the first one's bridge as a leftover. Now a
 launcher claims a name by taking its lock and creating the bridge (`ip link add` fails if the
-name exists), and hands the locked file to its agent (`--bridge-lock-fd`); an agent started by
-hand takes the lock itself. The lock is an flock: the kernel drops it when the last process
-holding the file ends, even on SIGKILL. Standard library only (the launcher uses it).
+name exists), and hands the locked file to its agent (`--bridge-lock-fd`) and control plane; an
+agent started by hand takes the lock itself. The lock is an flock: the kernel drops it when the
+last process holding the file ends, even on SIGKILL. Standard library only (the launcher uses it).
 """
 
 from __future__ import annotations

@@ -32,3 +32,5 @@ class NodeContext:
     addresses: AddressPool
     api: PodApi
     config_retry_seconds: float = 5.0
+    service_cidr: str = ""  # pods get a route to it through service_router, when set
+    service_router: str = ""

@@ -1,17 +1,30 @@
-"""Pod addresses from the node's pod CIDR; the first address is the bridge's (the gateway)."""
+"""Pod addresses from the node's pod CIDR. Two addresses are never a pod's: the first is the
+bridge's (the gateway, in the host namespace), the last is the control plane's (its network
+namespace on the same bridge: the API server and kube-proxy, the router of the Service CIDR)."""
 
 import ipaddress
-import itertools
 
 
 class AddressesExhausted(RuntimeError):
     """Every address of the pod CIDR is held by a pod."""
 
 
+def gateway_address(cidr: str) -> str:
+    """The bridge's address, the pods' default gateway (the host)."""
+    return str(next(ipaddress.ip_network(cidr).hosts()))
+
+
+def control_plane_address(cidr: str) -> str:
+    """The control plane's address on the bridge: the last host address of the pod CIDR."""
+    network = ipaddress.ip_network(cidr)
+    return str(network.broadcast_address - 1)
+
+
 class AddressPool:
     def __init__(self, cidr: str):
         self.cidr = cidr
-        self._free = (str(a) for a in itertools.islice(ipaddress.ip_network(cidr).hosts(), 1, None))
+        reserved = {gateway_address(cidr), control_plane_address(cidr)}
+        self._free = (a for a in map(str, ipaddress.ip_network(cidr).hosts()) if a not in reserved)
         self._released: list[str] = []
         self._by_pod: dict[str, str] = {}
 

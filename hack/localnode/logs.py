@@ -1,7 +1,10 @@
 """The node's kubelet-like logs endpoint: kubectl logs goes API server -> here.
 
 Serves /containerLogs/{namespace}/{pod}/{container} over TLS on 127.0.0.1 with `tailLines`,
-`previous` and `follow`, from the files the pod workers write under the node's logs folder."""
+`previous` and `follow`, from the files the pod workers write under the node's logs folder. The
+API server dials the Node's address (127.0.0.1) from its own network namespace: when it runs in
+one (the local cluster's control-plane namespace), the endpoint listens on that namespace's
+loopback, through a socket created there (netns.py), while the agent stays in the host's."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+
+from . import netns
 
 FOLLOW_POLL_SECONDS = 0.5
 
@@ -92,17 +97,17 @@ class LogsEndpoint:
                 await response.write(chunk)
         return response
 
-    async def start(self) -> int:
-        """Listens on a free port of 127.0.0.1; returns the port."""
+    async def start(self, namespace: str | None = None) -> int:
+        """Listens on a free port of 127.0.0.1, the host's or the named network namespace's;
+        returns the port."""
         app = web.Application()
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        await web.TCPSite(self._runner, "127.0.0.1", self.port,
-                          ssl_context=self_signed_context("127.0.0.1")).start()
+        listener = netns.socket_in(namespace) if namespace else socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        self.port = listener.getsockname()[1]
+        await web.SockSite(self._runner, listener, ssl_context=self_signed_context("127.0.0.1")).start()
         return self.port
 
     async def stop(self) -> None:

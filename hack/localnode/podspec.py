@@ -5,6 +5,7 @@ Output: plain data. Nothing here touches the file system or the network.
 """
 
 import base64
+import ipaddress
 import posixpath
 import re
 from collections.abc import Mapping
@@ -122,6 +123,17 @@ def _key_ref(kind: str, ref: dict[str, Any], objects: Mapping[str, Mapping[str, 
         missing = f"{kind} {ref['name']!r}" if data is None else f"key {ref['key']!r} in {kind} {ref['name']!r}"
         raise PodConfigError("CreateContainerConfigError", f"{missing} not found")
     return data[ref["key"]].decode()
+
+
+def kubernetes_service_env(service_cidr: str) -> dict[str, str]:
+    """What a kubelet gives every container about the API server's Service (default/kubernetes,
+    the Service CIDR's first address, port 443), whatever enableServiceLinks says: in-cluster
+    clients find the API server through KUBERNETES_SERVICE_HOST and _PORT."""
+    host, port = str(next(ipaddress.ip_network(service_cidr).hosts())), "443"
+    url = f"tcp://{host}:{port}"
+    return {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port, "KUBERNETES_SERVICE_PORT_HTTPS": port,
+            "KUBERNETES_PORT": url, f"KUBERNETES_PORT_{port}_TCP": url, f"KUBERNETES_PORT_{port}_TCP_PROTO": "tcp",
+            f"KUBERNETES_PORT_{port}_TCP_PORT": port, f"KUBERNETES_PORT_{port}_TCP_ADDR": host}
 
 
 def container_env(pod: dict[str, Any], container: dict[str, Any], objects: ReferencedObjects,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import network, podspec
+from . import netns, network, podspec
 from .context import NodeContext
 from .identity import NODE_MARKER
 from .images import runtime_for
@@ -117,7 +117,7 @@ class PodWorker:
                 return
             self.record.pod_ip = address
             await network.create_pod_network(self.netns, self.host_veth, self.node.bridge, self.record.pod_ip,
-                                             self.node.pod_cidr)
+                                             self.node.pod_cidr, self.node.service_cidr, self.node.service_router)
             self.record.sandbox_ready = True
             self.changed.set()
             try:
@@ -330,6 +330,8 @@ class PodWorker:
             "PYTHONUNBUFFERED": "1",
             NODE_MARKER: self.node.identity,
         }
+        if self.node.service_cidr:  # as a kubelet does; the container's own env, applied after, may override them
+            base = {**podspec.kubernetes_service_env(self.node.service_cidr), **base}
         (self.dir / "home").mkdir(parents=True, exist_ok=True)
         return podspec.container_env(self.pod, container, self.objects, self.record.pod_ip, base)
 
@@ -341,7 +343,7 @@ class PodWorker:
     @property
     def in_pod_network(self) -> tuple[str, ...]:
         """Command prefix that runs a program inside the pod's network namespace."""
-        return ("nsenter", f"--net={network.namespace_path(self.netns)}", "--")
+        return ("nsenter", f"--net={netns.namespace_path(self.netns)}", "--")
 
     async def _kill(self, name: str, grace: float, reason: str) -> None:
         process = self.processes.get(name)

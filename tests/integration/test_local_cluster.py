@@ -1,15 +1,21 @@
-"""The local control plane starts and stops cleanly: no orphan process, no port left bound."""
+"""The local control plane starts and stops cleanly: it lives in a network namespace of its own,
+listens nowhere else, and leaves no process, namespace, bridge or route behind."""
 
 import json
 import os
+import re
 import shutil
+import ssl
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 import localcluster
+from cluster.network import namespace_processes
+from localnode.ipam import control_plane_address
 from support import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -36,16 +42,62 @@ def link_indexes(*name: str) -> set[int]:
     return {int(line.split(":", 1)[0]) for line in out.splitlines()}
 
 
-def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
-    cluster = localcluster.LocalCluster(tmp_path / "second", verbosity=0)
-    state = cluster.start()
+def listeners(netns: str | None = None) -> list[tuple[str, set[int]]]:
+    """Listening TCP and bound UDP sockets of the namespace (the host's by default): the local
+    address and the pids holding the socket."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    out = subprocess.run([*prefix, "ss", "-H", "-lntup"], capture_output=True, text=True, check=True).stdout
+    return [(line.split()[4], {int(pid) for pid in re.findall(r"pid=(\d+)", line)}) for line in out.splitlines()]
+
+
+def host_routes() -> str:
+    return network_names("route", "show")
+
+
+def api_server_answers(server: str, pki: Path) -> bool:
+    """GET /readyz as the cluster's admin, the server verified against the cluster's own CA (so
+    the address leads to that cluster's API server, not another's)."""
+    context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    with urllib.request.urlopen(f"{server}/readyz", context=context, timeout=5) as response:
+        return response.status == 200
+
+
+def assert_routes_to_its_api_server(state) -> None:
+    """The cluster's API server answers at its address on the bridge and through its own
+    `kubernetes` ClusterIP, which the host routes through the control-plane namespace."""
+    k = state.pod_cidr.split(".")[2]
+    assert (state.pod_cidr, state.service_cidr, state.netns) == (f"10.244.{k}.0/24", f"10.96.{k}.0/24",
+                                                                  f"mlcp-{state.bridge}")
+    assert state.server == f"https://10.244.{k}.254:6443"
+    assert f"10.96.{k}.0/24 via 10.244.{k}.254 dev {state.bridge}" in host_routes()
+    pki = Path(state.state_dir) / "pki"
+    assert api_server_answers(state.server, pki)
+    assert api_server_answers(f"https://10.96.{k}.1:443", pki)
+
+
+def test_a_second_cluster_starts_and_stops_without_leftovers(cluster, tmp_path):
+    # Beside the session's cluster, when it is a local one: each has a network of its own.
+    first = localcluster.ClusterState.load(Path(cluster.kubeconfig).parent) if cluster.local else None
+    second = localcluster.LocalCluster(tmp_path / "second", verbosity=0)
+    state = second.start()
     pids = [c.pid for c in state.components]
-    ports = state.ports
     etcd_data = state.etcd_data_dir
     assert [c.name for c in state.components] == [
-        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "local-node"]
+        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "local-node"]
     assert all(localcluster._alive(pid) for pid in pids)
-    assert all(localcluster.port_is_bound(port) for port in ports)
+    assert_routes_to_its_api_server(state)
+    if first:
+        assert not {state.bridge, state.pod_cidr, state.service_cidr, state.netns} & {
+            first.bridge, first.pod_cidr, first.service_cidr, first.netns}
+        assert_routes_to_its_api_server(first)
+
+    # The control plane listens only in its namespace, on its loopback or its bridge address; the
+    # cluster listens on nothing in the host's namespace (the agent's logs endpoint included).
+    inside = listeners(state.netns)
+    assert {address.rsplit(":", 1)[0] for address, _ in inside} <= {"127.0.0.1", control_plane_address(state.pod_cidr)}, inside
+    assert set(pids) <= {pid for _, holders in inside for pid in holders}, (pids, inside)
+    assert not [(address, holders) for address, holders in listeners() if holders & set(pids)]
 
     kubectl = [str(Path(state.bin_dir) / "kubectl"), f"--kubeconfig={state.kubeconfig}"]
     subprocess.run([*kubectl, "run", "sleeper", "--image=python:3.11", "--restart=Never", "--command", "--",
@@ -59,20 +111,29 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(tmp_path):
 
     pod = wait_for(sleeper, 60, "the pod to run on the second cluster's node")
     pod_pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
-    bridge = state.node_identity.split(".", 1)[1]
-    [bridge_index] = link_indexes(bridge)
-    pod_netns = f"mlpod-{bridge}-{pod['metadata']['uid']}"
+    [bridge_index] = link_indexes(state.bridge)
+    pod_netns = f"mlpod-{state.bridge}-{pod['metadata']['uid']}"
     assert pod_netns in network_names("netns", "list")
     assert localcluster.node_processes(state.node_identity) == [pod_pid]
+    pod_routes = network_names("-n", pod_netns, "route", "show")
+    assert f"{state.service_cidr} via {control_plane_address(state.pod_cidr)} dev eth0" in pod_routes
 
-    cluster.stop()
+    # A process in the control-plane namespace that no component's process group holds: stop ends
+    # it, and says so (it would otherwise keep the namespace alive).
+    stray = subprocess.Popen(["ip", "netns", "exec", state.netns, "sleep", "600"], start_new_session=True)
+    wait_for(lambda: stray.pid in namespace_processes(state.netns), 10, "the stray process in the namespace")
+    with pytest.raises(RuntimeError, match=rf"left in the control-plane namespace \[{stray.pid}\]"):
+        second.stop()
 
-    assert not [pid for pid in [*pids, pod_pid] if localcluster._alive(pid)]
+    assert not [pid for pid in [*pids, pod_pid, stray.pid] if localcluster._alive(pid)]
     assert not localcluster.node_processes(state.node_identity)
-    assert not [port for port in ports if localcluster.port_is_bound(port)]
     assert bridge_index not in link_indexes()
     assert pod_netns not in network_names("netns", "list")
+    assert state.netns not in network_names("netns", "list")
+    assert f"{state.service_cidr} via" not in host_routes()
     assert not os.path.exists(etcd_data)
+    if first:
+        assert_routes_to_its_api_server(first)  # untouched
 
 
 ENV_LINE = 'eval "$(python3 hack/localcluster.py env)"'

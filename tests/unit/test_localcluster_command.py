@@ -52,8 +52,9 @@ def test_help_needs_no_package():
 
 def test_the_api_server_runs_pod_security_admission_explicitly():
     from cluster.launch import apiserver_argv
+    from cluster.network import ClusterNetwork
 
-    argv = apiserver_argv(Path("/bin"), Path("/pki"), 6443, 2379)
+    argv = apiserver_argv(Path("/bin"), Path("/pki"), ClusterNetwork("mlbr3", "10.244.3.0/24"))
     [plugins] = [a.split("=", 1)[1].split(",") for a in argv if a.startswith("--enable-admission-plugins=")]
     assert "PodSecurity" in plugins
     assert {"NamespaceLifecycle", "ServiceAccount", "ResourceQuota", "ValidatingAdmissionPolicy"} <= set(plugins)

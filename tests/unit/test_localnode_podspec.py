@@ -6,7 +6,7 @@ import pytest
 
 from localnode import podspec
 from localnode.images import runtime_for
-from localnode.ipam import AddressesExhausted, AddressPool
+from localnode.ipam import AddressesExhausted, AddressPool, control_plane_address, gateway_address
 from localnode.probes import ProbeSettings, ProbeTracker, resolve_port
 
 POD = {
@@ -56,6 +56,15 @@ def test_env_errors_name_what_is_missing(var, message):
     with pytest.raises(podspec.PodConfigError, match=message) as error:
         podspec.container_env(POD, {"env": [var]}, OBJECTS, "10.244.0.7", {})
     assert error.value.reason == "CreateContainerConfigError"
+
+
+def test_every_container_learns_where_the_api_server_service_is():
+    assert podspec.kubernetes_service_env("10.96.3.0/24") == {
+        "KUBERNETES_SERVICE_HOST": "10.96.3.1", "KUBERNETES_SERVICE_PORT": "443",
+        "KUBERNETES_SERVICE_PORT_HTTPS": "443", "KUBERNETES_PORT": "tcp://10.96.3.1:443",
+        "KUBERNETES_PORT_443_TCP": "tcp://10.96.3.1:443", "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+        "KUBERNETES_PORT_443_TCP_PORT": "443", "KUBERNETES_PORT_443_TCP_ADDR": "10.96.3.1",
+    }
 
 
 def test_argv_uses_the_image_default_and_expands_variables():
@@ -129,13 +138,25 @@ def test_python_commands_map_to_the_runtime_interpreter():
 
 
 def test_address_pool_reserves_the_gateway_and_keeps_addresses_stable():
-    pool = AddressPool("10.244.3.0/30")
+    pool = AddressPool("10.244.3.0/29")  # .1 is the bridge's, .6 the control plane's
     assert pool.address_for("a") == "10.244.3.2"
     assert pool.address_for("a") == "10.244.3.2"
     pool.release("a")
-    assert pool.address_for("b") == "10.244.3.2"
+    assert [pool.address_for(p) for p in "bcde"] == ["10.244.3.3", "10.244.3.4", "10.244.3.5", "10.244.3.2"]
     with pytest.raises(RuntimeError, match="no free address"):
-        pool.address_for("c")
+        pool.address_for("f")
+
+
+def test_the_gateway_and_the_control_plane_addresses_are_never_a_pods():
+    assert (gateway_address("10.244.3.0/24"), control_plane_address("10.244.3.0/24")) == ("10.244.3.1", "10.244.3.254")
+    pool = AddressPool("10.244.3.0/24")
+    handed = {pool.address_for(str(i)) for i in range(252)}
+    assert len(handed) == 252 and not handed & {"10.244.3.1", "10.244.3.254"}
+    with pytest.raises(AddressesExhausted):
+        pool.address_for("one too many")
+    for i in range(252):  # every address given back and taken again: still never a reserved one
+        pool.release(str(i))
+    assert not {pool.address_for(f"again-{i}") for i in range(252)} & {"10.244.3.1", "10.244.3.254"}
 
 
 def test_probe_tracker_thresholds():
@@ -154,12 +175,12 @@ def test_named_probe_ports_resolve_from_the_container():
 
 
 def test_address_pool_hands_out_fresh_addresses_before_reused_ones():
-    pool = AddressPool("10.244.3.0/29")  # .1 is the bridge's; .2 to .6 for pods
+    pool = AddressPool("10.244.3.0/28")  # .1 is the bridge's, .14 the control plane's; .2 to .13 for pods
     assert [pool.address_for(p) for p in "ab"] == ["10.244.3.2", "10.244.3.3"]
     pool.release("a")
     pool.release("a")  # idempotent: a pod released at completion and again at deletion
-    assert [pool.address_for(p) for p in "cde"] == ["10.244.3.4", "10.244.3.5", "10.244.3.6"]
-    pool.release("c")
+    assert [pool.address_for(str(i)) for i in range(10)] == [f"10.244.3.{i}" for i in range(4, 14)]
+    pool.release("0")
     assert [pool.address_for(p) for p in "fg"] == ["10.244.3.2", "10.244.3.4"]  # oldest released first
     with pytest.raises(AddressesExhausted, match="exhausted"):
         pool.address_for("h")
