@@ -30,6 +30,7 @@ class PodManager:
         self.node_name = node_name
         self.node = node
         self.workers: dict[str, PodWorker] = {}
+        self.stopping: dict[str, PodWorker] = {}  # taken out of workers, their processes not gone yet
         self._deletions: set[asyncio.Task] = set()
 
     def container_running(self, namespace: str, pod: str, container: str) -> bool:
@@ -94,8 +95,12 @@ class PodManager:
 
     async def _finish(self, worker: PodWorker, grace: float | None) -> None:
         self.workers.pop(worker.uid, None)
-        await worker.stop(grace)
-        await worker.release()
+        self.stopping[worker.uid] = worker
+        try:
+            await worker.stop(grace)
+            await worker.release()
+        finally:
+            self.stopping.pop(worker.uid, None)
 
     async def _delete_when_stopped(self, worker: PodWorker) -> None:
         if worker.uid not in self.workers:
@@ -115,4 +120,7 @@ class PodManager:
                 log.warning("pod %s/%s: final delete failed: %s", namespace, name, error)
 
     async def stop_all(self, grace: float) -> None:
-        await asyncio.gather(*(self._finish(worker, grace) for worker in list(self.workers.values())))
+        """Every pod, those already stopping for their deletion too: the node going down cuts their
+        grace period (a server draining for 15 s would otherwise outlive the agent)."""
+        await asyncio.gather(*(self._finish(worker, grace) for worker in list(self.workers.values())),
+                             *(worker.stop(grace) for worker in list(self.stopping.values())))
