@@ -114,7 +114,8 @@ def test_a_second_cluster_starts_and_stops_without_leftovers(cluster, tmp_path):
     [bridge_index] = link_indexes(state.bridge)
     pod_netns = f"mlpod-{state.bridge}-{pod['metadata']['uid']}"
     assert pod_netns in network_names("netns", "list")
-    assert localcluster.node_processes(state.node_identity) == [pod_pid]
+    # Reported running at spawn: its environment (the node's marker) is readable once it has exec'd.
+    wait_for(lambda: localcluster.node_processes(state.node_identity) == [pod_pid], 10, "the pod's process marked")
     pod_routes = network_names("-n", pod_netns, "route", "show")
     assert f"{state.service_cidr} via {control_plane_address(state.pod_cidr)} dev eth0" in pod_routes
 

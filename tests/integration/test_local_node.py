@@ -120,7 +120,8 @@ spec:
       containers:
       - name: http
         image: python:3.11
-        command: [python, -m, http.server, "8080"]
+        command: [python, -m, http.server, "8080", --bind, "$(POD_IP)"]
+        env: [{{name: POD_IP, valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}}}]
         ports: [{{name: http, containerPort: 8080}}]
         readinessProbe: {{httpGet: {{path: "{probe_path}", port: http}}, periodSeconds: 1}}
 """

@@ -27,7 +27,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(name)
     def log_message(self, *args):
         pass
-http.server.ThreadingHTTPServer(("", 8080), Handler).serve_forever()
+# The pod's own address, never 0.0.0.0.
+http.server.ThreadingHTTPServer((os.environ["POD_IP"], 8080), Handler).serve_forever()
 """
 
 WEB = """
@@ -45,7 +46,8 @@ spec:
       - name: http
         image: python:3.12
         command: [python3, -c, {program}]
-        env: [{{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}]
+        env: [{{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}},
+              {{name: POD_IP, valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}}}]
         ports: [{{name: http, containerPort: 8080}}]
         readinessProbe: {{httpGet: {{path: "{probe_path}", port: http}}, periodSeconds: 1}}
 """

@@ -54,7 +54,9 @@ class CanaryStep(ApiModel):
     """One traffic step of a rollout."""
 
     weight: Annotated[int, Field(ge=1, le=100)]
-    """Percent of traffic on the new version during this step."""
+    """Percent of traffic on the new version during this step, as its share of the ready server pods:
+    the split of replicas (or one pod more) closest to it, with at least one pod on each side, so
+    the precision is about 100/replicas points and the surge at most one pod (docs/decisions.md, 48)."""
     pause: Duration | None = None
     """How long to watch this step before the next one; without it the step waits for spec.promote."""
 
