@@ -69,7 +69,8 @@ echo
 echo "serving the champion: a Deployment follows the alias; its Service answers predictions:"
 kubectl apply -n "$namespace" -f manifests/examples/deployment.yaml
 kubectl wait -n "$namespace" mldeploy/breast-cancer --for=condition=Ready --timeout=180s
-kubectl get -n "$namespace" mldeploy,deployments.apps,service,pods -l app.kubernetes.io/managed-by=mlops-operator
+kubectl get -n "$namespace" mldeploy/breast-cancer
+kubectl get -n "$namespace" deployments.apps,service,pods -l mlops.dev/deployment=breast-cancer
 python hack/predict.py "http://$(kubectl get -n "$namespace" service breast-cancer -o jsonpath='{.spec.clusterIP}'):8080" \
   breast-cancer "$data"
 echo "models saved under /tmp/mlops-demo/artifacts; operator log: $state_dir/operator.log"
