@@ -108,6 +108,10 @@ def server_deployments(cluster, namespace) -> list[str]:
     return sorted(d["metadata"]["name"] for d in get_json(cluster, namespace, "deployments.apps")["items"])
 
 
+def pods_of(cluster, namespace, model: str) -> list[dict]:
+    return get_json(cluster, namespace, "pods", "-l", f"mlops.dev/model={model}")["items"]
+
+
 def start_serving(cluster, namespace, tmp_path, steps) -> str:
     apply(cluster, namespace, version("v1", "1", saved(tmp_path, "v1")))
     apply(cluster, namespace, deployment(steps))
@@ -167,7 +171,9 @@ def test_a_version_that_answers_errors_or_cannot_load_is_rolled_back_while_the_s
     assert "error rate" in condition(after_errors, "Degraded")["message"]
     assert condition(after_errors, "Stalled")["status"] == "True" and condition(after_errors, "Ready")["status"] == "False"
     assert condition(after_errors, "Available")["status"] == "True"
-    wait_for(lambda: server_deployments(cluster, namespace) == ["cancer-v1"], 60, "the canary removed")
+    # Its pods drain before they go; once gone, no request can reach them.
+    wait_for(lambda: server_deployments(cluster, namespace) == ["cancer-v1"] and not pods_of(cluster, namespace, "v2"),
+             60, "the canary and its pods removed")
     errors_seen = len(traffic.answers)
     wait_for(lambda: len(traffic.answers) > errors_seen + 20, 60, "more requests")
     assert all(answer == (200, "1") for answer in traffic.answers[errors_seen:]), traffic.answers[errors_seen:][:5]
