@@ -14,7 +14,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     scope = parser.add_mutually_exclusive_group(required=True)
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     scope.add_argument("-n", "--namespace", action="append", help="watch this namespace (repeatable; globs allowed)")
-    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL")
+    # Loopback by default: an operator run by hand listens nowhere else; in a pod, pass its IP.
+    parser.add_argument("--liveness", default="http://127.0.0.1:8080/healthz",
+                        help="liveness endpoint URL (default %(default)s; in a pod, e.g. http://$(POD_IP):8080/healthz)")
     parser.add_argument("--workers", type=int, default=SETTINGS.workers,
                         help=f"concurrent reconciles per kind (default {SETTINGS.workers})")
     parser.add_argument("--refresh-scale", type=float, default=SETTINGS.refresh_scale,
