@@ -3,8 +3,6 @@ and the pods that matter) -> logic.model.plan -> apply."""
 
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from ..api.model import ModelSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
@@ -12,18 +10,14 @@ from ..logic.dataset_view import DatasetView
 from ..logic.model.evaluation import unrecorded_finished
 from ..logic.model.plan import ModelWorld, Sibling, plan
 from ..resources.meta import Meta
-from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs
+from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs, spec_or_none
 from .runner import Controller, Key, Observed
 
 KIND = "Model"
 
 
 def _sibling(body: dict) -> Sibling:
-    try:
-        spec = ModelSpec.model_validate(body["spec"])
-    except ValidationError:
-        spec = None  # a version this operator cannot read holds nothing
-    return Sibling(Meta.of(body), spec, body.get("status") or {})
+    return Sibling(Meta.of(body), spec_or_none(body, ModelSpec), body.get("status") or {})
 
 
 async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:

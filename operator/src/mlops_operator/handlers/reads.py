@@ -44,6 +44,15 @@ async def parsed(kube: Kube, kind: str, key: tuple[str, str], model: type[S]) ->
     return Parsed(Meta.of(body), spec, body.get("status") or {})
 
 
+def spec_or_none(body: dict[str, Any], model: type[S]) -> S | None:
+    """Another object's spec parsed through its API model; None when it does not parse (such an
+    object takes no part: it holds no alias, it is never served)."""
+    try:
+        return model.model_validate(body["spec"])
+    except ValidationError:
+        return None
+
+
 async def owned_jobs(kube: Kube, owner: Meta) -> list[JobFacts]:
     """The Jobs the owner controls, selected by its UID (never by its name)."""
     jobs = await kube.list("batch/v1", "Job", owner.namespace, {labels.OWNER_UID: owner.uid})

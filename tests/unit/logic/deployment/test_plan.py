@@ -3,8 +3,8 @@ status says (kstatus, the conditions machines read)."""
 
 from mlops_operator.api.deployment import DeploymentSpec
 from mlops_operator.api.model import ModelSpec
-from mlops_operator.logic.deployment.children import ServerFacts
-from mlops_operator.logic.deployment.plan import DeploymentWorld, PodFacts, plan
+from mlops_operator.logic.deployment.children import PodFacts, ServerFacts
+from mlops_operator.logic.deployment.plan import DeploymentWorld, plan
 from mlops_operator.logic.deployment.target import ModelFacts
 from mlops_operator.logic.patch import applied
 

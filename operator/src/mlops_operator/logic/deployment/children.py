@@ -4,7 +4,7 @@ field the operator sets differs, so a reconcile that changes nothing writes noth
 from dataclasses import dataclass
 from typing import Any
 
-from ...labels import MODEL_ANNOTATION
+from ... import labels
 from ...resources.meta import controller_uid
 
 
@@ -26,16 +26,13 @@ class ServerFacts:
     name: str
     model: str  # the Model it serves (its annotation)
     replicas: int  # spec.replicas
-    ready: int  # status.readyReplicas
-    updated: bool  # its status describes its current spec
     body: dict[str, Any]
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> "ServerFacts":
-        meta, spec, status = body["metadata"], body.get("spec") or {}, body.get("status") or {}
-        return cls(meta["name"], (meta.get("annotations") or {}).get(MODEL_ANNOTATION, ""),
-                   spec.get("replicas", 1), status.get("readyReplicas", 0),
-                   status.get("observedGeneration", 0) >= meta.get("generation", 0), body)
+        meta, spec = body["metadata"], body.get("spec") or {}
+        return cls(meta["name"], (meta.get("annotations") or {}).get(labels.MODEL_ANNOTATION, ""),
+                   spec.get("replicas", 1), body)
 
     def env(self, name: str) -> str | None:
         containers = self.body["spec"]["template"]["spec"].get("containers") or []
@@ -47,3 +44,35 @@ class ServerFacts:
 
 def owned(bodies: list[dict[str, Any]], owner_uid: str) -> list[dict[str, Any]]:
     return [b for b in bodies if controller_uid(b) == owner_uid and not b["metadata"].get("deletionTimestamp")]
+
+
+@dataclass(frozen=True)
+class PodFacts:
+    """The server pods of one version, summed."""
+
+    ready: int = 0
+    restarts: int = 0
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    if pod["metadata"].get("deletionTimestamp"):
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def pod_facts(pods: list[dict[str, Any]]) -> PodFacts:
+    statuses = [c for p in pods for c in (p.get("status") or {}).get("containerStatuses") or []]
+    return PodFacts(sum(_ready(p) for p in pods), sum(c.get("restartCount", 0) for c in statuses))
+
+
+def pods_by_model(pods: list[dict[str, Any]], servers: list[ServerFacts]) -> dict[str, list[dict[str, Any]]]:
+    """Pods carry a label value of their Model's name (maybe shortened); servers know the full name.
+    Pods of no server (a removed version's, draining) belong to nobody."""
+    by_label = {(s.body["metadata"].get("labels") or {}).get(labels.MODEL): s.model for s in servers}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for pod in pods:
+        model = by_label.get((pod["metadata"].get("labels") or {}).get(labels.MODEL))
+        if model:
+            grouped.setdefault(model, []).append(pod)
+    return grouped

@@ -2,6 +2,7 @@
 own request counters, and an optional PromQL number."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -57,8 +58,21 @@ def failed_check(analysis: Analysis, health: CanaryHealth) -> str | None:
     return None
 
 
+def prometheus_number(answer: dict[str, Any]) -> tuple[float | None, str | None]:
+    """The single number of a Prometheus /api/v1/query answer, or why there is none."""
+    results = (answer.get("data") or {}).get("result") or []
+    if answer.get("status") != "success" or len(results) != 1:
+        return None, f"expected one series, got {answer.get('error') or len(results)}"
+    try:
+        return float(results[0]["value"][1]), None
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        return None, f"unreadable value: {error}"
+
+
 def inconclusive(analysis: Analysis, health: CanaryHealth) -> str | None:
     """Why the checks cannot be judged yet (a step does not advance on them), or None."""
+    if health.unread:
+        return f"the error rate cannot be judged: /metrics unread on {'; '.join(health.unread)}"
     if analysis.prometheus and health.prometheus is None:
         return f"analysis.prometheus query has no answer: {health.prometheus_error or 'no value'}"
     return None

@@ -14,21 +14,13 @@ from ...resources.serving import Served, autoscaler, server_deployment, service,
 from ..conditions import FALSE, TRUE, Observation, Progress, standing
 from ..patch import merge_patch
 from ..plan import Deletion, Plan
-from .children import ServerFacts, differs
+from .children import PodFacts, ServerFacts, differs
 from .health import CanaryHealth, Requests
 from .rollout import Controls, Decision, RolloutInput, Stage, decide
 from .target import ModelFacts, Target, target_of, wanted
 
 ANALYSIS_INTERVAL = 5.0
 """While a canary runs, how often its servers' counters are read: they change without a watch event."""
-
-
-@dataclass(frozen=True)
-class PodFacts:
-    """The server pods of one version, summed."""
-
-    ready: int = 0
-    restarts: int = 0
 
 
 @dataclass(frozen=True)

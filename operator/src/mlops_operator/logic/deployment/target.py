@@ -33,6 +33,14 @@ class Target:
     message: str = ""
 
 
+def training_dataset(spec: ModelSpec) -> str | None:
+    """The Dataset whose columns a version's servers take: the one it was gated on, else the one
+    it was trained on."""
+    if spec.validation:
+        return spec.validation.dataset.name
+    return spec.lineage.dataset if spec.lineage else None
+
+
 def wanted(ref: ModelRef) -> str:
     """The target in words, for messages."""
     return f"Model {ref.name}" if ref.name else f"the holder of alias {ref.alias or DEFAULT_ALIAS} of {ref.model_name}"
