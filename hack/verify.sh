@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m mlops_operator.api.crdgen --check crds/
 python -m mlops_operator.api.docgen --check docs/api.md
+python hack/argocd_cm.py --check
 ruff check operator tests hack
 lint-imports --no-cache
 echo "verify: ok"
