@@ -23,8 +23,8 @@ cluster-up:  ## A local cluster for the shell (then: eval the output of python3 
 cluster-down:  ## Stop the local cluster; fails loudly if anything is left
 	$(PY) python hack/localcluster.py down
 
-crds:  ## Regenerate crds/ from the API models
-	$(PY) python -m mlops_operator.api.crdgen crds/
+crds:  ## Regenerate crds/ and the chart's CRD templates from the API models
+	$(PY) python -m mlops_operator.api.crdgen crds/ --chart charts/mlops-operator/templates/crds
 
 docs:  ## Regenerate docs/api.md from the API models and the examples
 	$(PY) python -m mlops_operator.api.docgen docs/api.md

@@ -4,7 +4,7 @@
 # in handlers/ and the kube/ adapter). Run with the project's virtualenv active.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m mlops_operator.api.crdgen --check crds/
+python -m mlops_operator.api.crdgen --check crds/ --chart charts/mlops-operator/templates/crds
 python -m mlops_operator.api.docgen --check docs/api.md
 ruff check operator tests hack
 lint-imports --no-cache
