@@ -61,3 +61,13 @@ def test_every_resource_kopf_watches_has_list_and_watch():
     granted = _grants(operator_rules())
     for group, plural in sorted(watched):
         assert {(group, plural, "list"), (group, plural, "watch")} <= granted, f"{group}/{plural}"
+
+
+def test_what_the_operator_server_side_applies_it_may_also_create():
+    """An apply that makes the object is authorized as create as well as patch (apiserver's
+    handlers/patch.go): without create, the first model server of a Deployment is forbidden."""
+    from mlops_operator.handlers.operator import SERVING_CHILDREN
+
+    granted = _grants(operator_rules())
+    for group, _version, plural in SERVING_CHILDREN:
+        assert {(group, plural, "patch"), (group, plural, "create")} <= granted, f"{group}/{plural}"

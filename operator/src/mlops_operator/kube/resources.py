@@ -36,6 +36,8 @@ def _generic(group: str, version: str, kind: str, plural: str) -> type[Namespace
 # finalizer earlier versions added (the operator itself patches status only); create: an
 # Experiment's registerModel makes Model versions.
 OWN_KIND_WRITES = {"Model": ("patch", "create")}
+# A server-side apply: patch, and create for the apply that makes the object.
+APPLY = ("patch", "create")
 
 
 def _ours(kind: str, plural: str) -> KubeResource:
@@ -49,15 +51,17 @@ RESOURCES: dict[tuple[str, str], KubeResource] = {
     ("batch/v1", "Job"): KubeResource("batch/v1", "Job", "jobs", _generic("batch", "v1", "Job", "jobs"),
                                       ("get", "list", "watch", "create", "delete")),
     ("v1", "Pod"): KubeResource("v1", "Pod", "pods", _generic("", "v1", "Pod", "pods"), ("list", "watch")),
+    # The model servers are server-side applied: a PATCH, which the API server also authorizes as
+    # "create" when the object does not exist yet (apiserver's handlers/patch.go), so both verbs.
     ("apps/v1", "Deployment"): KubeResource("apps/v1", "Deployment", "deployments",
                                             _generic("apps", "v1", "Deployment", "deployments"),
-                                            ("list", "watch", "patch", "delete")),
+                                            ("list", "watch", *APPLY, "delete")),
     ("v1", "Service"): KubeResource("v1", "Service", "services", _generic("", "v1", "Service", "services"),
-                                    ("list", "watch", "patch", "delete")),
+                                    ("list", "watch", *APPLY, "delete")),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): KubeResource(
         "autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
         _generic("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
-        ("list", "watch", "patch", "delete")),
+        ("list", "watch", *APPLY, "delete")),
     ("v1", "Event"): KubeResource("v1", "Event", "events", _generic("", "v1", "Event", "events"), ("list", "create")),
 }
 
