@@ -1,4 +1,4 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds docs
+.PHONY: help demo test unit verify cluster-up cluster-down crds rbac docs helm
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
@@ -14,7 +14,7 @@ test:  ## Everything: verify, then installs, builds the control plane, starts an
 unit:  ## Pure logic only: no cluster, no control-plane build
 	$(PY) python -m pytest tests/unit
 
-verify:  ## CRD and API docs drift, ruff, the import-layer contract (no cluster needed)
+verify:  ## CRD, RBAC and API docs drift, ruff, the import-layer contract, helm lint and template (no cluster needed)
 	$(PY) hack/verify.sh
 
 cluster-up:  ## A local cluster for the shell (then: eval the output of python3 hack/localcluster.py env)
@@ -23,8 +23,14 @@ cluster-up:  ## A local cluster for the shell (then: eval the output of python3 
 cluster-down:  ## Stop the local cluster; fails loudly if anything is left
 	$(PY) python hack/localcluster.py down
 
-crds:  ## Regenerate crds/ from the API models
-	$(PY) python -m mlops_operator.api.crdgen crds/
+crds:  ## Regenerate crds/ and the chart's CRD templates from the API models
+	$(PY) python -m mlops_operator.api.crdgen crds/ --chart charts/mlops-operator/templates/crds
+
+rbac:  ## Regenerate the chart's RBAC rules from the operator's resource table
+	$(PY) python -m mlops_operator.kube.rbac charts/mlops-operator/templates/_rules.tpl
+
+helm:  ## Build the pinned helm (cached); prints its folder
+	hack/build-tools.sh
 
 docs:  ## Regenerate docs/api.md from the API models and the examples
 	$(PY) python -m mlops_operator.api.docgen docs/api.md

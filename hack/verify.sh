@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Checks that need no cluster, run first by the test command: generated files match the models,
-# the code is lint-clean, and the layers import only downwards (kopf and the Kubernetes client only
-# in handlers/ and the kube/ adapter). Run with the project's virtualenv active.
+# the code is lint-clean, the layers import only downwards (kopf and the Kubernetes client only
+# in handlers/ and the kube/ adapter), and the Helm chart lints and renders. Run with the project's
+# virtualenv active. helm is built from its pinned Go module on first use (cached afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m mlops_operator.api.crdgen --check crds/
+python -m mlops_operator.api.crdgen --check crds/ --chart charts/mlops-operator/templates/crds
+python -m mlops_operator.kube.rbac --check charts/mlops-operator/templates/_rules.tpl
 python -m mlops_operator.api.docgen --check docs/api.md
 python hack/argocd_cm.py --check
 ruff check operator tests hack
 lint-imports --no-cache
+
+helm="$(hack/build-tools.sh | tail -n 1)/helm"
+chart=charts/mlops-operator
+# No cluster is asked for anything: template and lint render client-side.
+export KUBECONFIG=/dev/null
+"$helm" lint --strict "$chart"
+"$helm" lint --strict "$chart" --set 'rbac.namespaces={team-a,team-b}'
+"$helm" template mlops "$chart" --namespace mlops-system >/dev/null
+"$helm" template mlops "$chart" --namespace mlops-system --set 'rbac.namespaces={team-a,team-b}' >/dev/null
 echo "verify: ok"

@@ -43,6 +43,14 @@ class Cluster:
         return result
 
 
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """The pinned helm binary, built from its Go module by hack/build-tools.sh (cached: a no-op once
+    built; the first build takes minutes)."""
+    out = subprocess.run([str(REPO / "hack" / "build-tools.sh")], check=True, stdout=subprocess.PIPE, text=True).stdout
+    return Path(out.strip().splitlines()[-1]) / "helm"
+
+
 def _use_existing() -> bool:
     return os.environ.get("USE_EXISTING_CLUSTER", "").lower() in ("1", "true", "yes")
 

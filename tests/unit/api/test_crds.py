@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlops_operator.api.crdgen import CHART_CRDS, chart_files, rendered_files
 from mlops_operator.api.crdgen import main as crdgen_main
-from mlops_operator.api.crdgen import rendered_files
 from mlops_operator.api.kinds import KINDS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -19,12 +19,34 @@ BUILTIN_SHORT_NAMES = {
 }
 
 
-def test_crds_match_the_models():
-    assert crdgen_main(["--check", str(REPO / "crds")]) == 0
+def test_crds_and_the_charts_copies_match_the_models():
+    assert crdgen_main(["--check", str(REPO / "crds"), "--chart", str(REPO / CHART_CRDS)]) == 0
 
 
-def test_crd_folder_holds_exactly_the_generated_files():
+def test_crd_folders_hold_exactly_the_generated_files():
     assert sorted(p.name for p in (REPO / "crds").glob("*.yaml")) == sorted(rendered_files())
+    assert sorted(p.name for p in (REPO / CHART_CRDS).glob("*.yaml")) == sorted(chart_files())
+
+
+def test_the_check_reports_a_changed_a_missing_and_a_stale_file(tmp_path, capsys):
+    crds, chart = tmp_path / "crds", tmp_path / "chart"
+    assert crdgen_main([str(crds), "--chart", str(chart)]) == 0
+    assert crdgen_main(["--check", str(crds), "--chart", str(chart)]) == 0
+    first = sorted(chart_files())[0]
+    (chart / first).write_text((chart / first).read_text().replace("keep", "delete"))
+    (crds / first).unlink()
+    (chart / "old.mlops.dev.yaml").write_text("stale")
+    assert crdgen_main(["--check", str(crds), "--chart", str(chart)]) == 1
+    out = capsys.readouterr().out
+    assert str(chart / first) in out and str(crds / first) in out and "old.mlops.dev.yaml (not generated)" in out
+    assert crdgen_main([str(crds), "--chart", str(chart)]) == 0  # writing repairs all three
+    assert not (chart / "old.mlops.dev.yaml").exists()
+    assert crdgen_main(["--check", str(crds), "--chart", str(chart)]) == 0
+
+
+def test_a_check_without_the_chart_folder_is_refused():
+    with pytest.raises(SystemExit):
+        crdgen_main(["--check", str(REPO / "crds")])
 
 
 def _walk(schema: dict, path: str, named: bool = True):
