@@ -2,6 +2,11 @@
 and termination message file at the paths the container asks for, then becomes the container's
 process. Standalone on purpose: it runs before anything else in the container.
 
+Every source is opened before the first mount and bound from its descriptor, so a mount over /tmp
+cannot hide the next volume's source when the node's pod folders live under /tmp. The image's
+folders (the interpreter's environment and the project) that a mount hides are bound back on top
+of it, read-only, as a real container keeps seeing its image's files under its volumes.
+
     unshare --mount --propagation private -- python3 enter.py PLAN.json
 """
 
@@ -31,15 +36,37 @@ def ensure_mount_point(source: str, target: str) -> None:
         open(target, "a").close()
 
 
+def bind(fd: int, target: str, read_only: bool) -> None:
+    source = f"/proc/self/fd/{fd}"
+    ensure_mount_point(source, target)
+    mount(source, target, MS_BIND | MS_REC)
+    if read_only:
+        mount(None, target, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+
+
+def is_under(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         plan = json.load(f)
-    for bind in plan["mounts"]:
-        ensure_mount_point(bind["source"], bind["target"])
-        mount(bind["source"], bind["target"], MS_BIND | MS_REC)
-        if bind["read_only"]:
-            mount(None, bind["target"], MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
-    os.chdir(plan["cwd"])
+    sources = [os.open(m["source"], os.O_PATH) for m in plan["mounts"]]
+    image = {path: os.open(path, os.O_PATH) for path in plan["image_paths"]}
+    cwd = os.open(plan["cwd"], os.O_PATH) if os.path.isdir(plan["cwd"]) else None
+    for fd, volume in zip(sources, plan["mounts"], strict=True):
+        bind(fd, volume["target"], volume["read_only"])
+    targets = [m["target"] for m in plan["mounts"]]
+    for path, fd in image.items():
+        if any(is_under(path, target) for target in targets):
+            bind(fd, path, read_only=True)
+    # The container's own view first (a workingDir inside a volume), else the folder the node chose.
+    try:
+        os.chdir(plan["cwd"])
+    except OSError:
+        if cwd is None:
+            raise
+        os.fchdir(cwd)
     argv = plan["argv"]
     try:
         os.execvp(argv[0], argv)

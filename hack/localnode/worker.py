@@ -286,6 +286,7 @@ class PodWorker:
             "mounts": [{"source": m.source, "target": m.target, "read_only": m.read_only} for m in mounts],
             "cwd": container.get("workingDir") or str(work),
             "argv": argv,
+            "image_paths": list(runtime.image_paths),
         }))
         self.log_dir.joinpath(container["name"]).mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / container["name"] / f"{record.restart_count}.log"

@@ -14,6 +14,7 @@ import pytest
 
 import localcluster
 from localnode.bridges import lock_bridge
+from localnode.images import environment_paths
 from support import get_json, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -282,6 +283,53 @@ spec:
                                "/etc/secret/token": "s3cr3t"}
     assert report["cwd"] == "/scratch"
     assert done["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_volumes_over_tmp_and_over_the_images_files_hide_neither_other_volumes_nor_the_image(cluster, namespace):
+    # The operator's chart mounts an emptyDir on /tmp (read-only root filesystem); the node keeps its
+    # pod folders under the cluster's state dir, and CI may check the repository out under /tmp. A
+    # container must still get its later volumes, its interpreter and the project, and see /tmp empty.
+    apply(cluster, namespace, f"""
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings}}
+data: {{mode: fast}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: covered}}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {{name: tmp, emptyDir: {{}}}}
+  - {{name: checkout, emptyDir: {{}}}}
+  - {{name: config, configMap: {{name: settings}}}}
+  containers:
+  - name: main
+    image: ghcr.io/mlops-operator/operator:test
+    command: [python, -c]
+    args:
+    - |
+      import json, os, mlops_operator
+      open("/tmp/scratch", "w").write("written")
+      report = {{"tmp": sorted(os.listdir("/tmp")), "mode": open("/etc/app/mode").read(),
+                "project": mlops_operator.__file__.startswith({json.dumps(str(REPO))})}}
+      open("/dev/termination-log", "w").write(json.dumps(report))
+    volumeMounts:
+    - {{name: tmp, mountPath: /tmp}}
+    - {{name: checkout, mountPath: {json.dumps(str(REPO))}}}
+    - {{name: config, mountPath: /etc/app, readOnly: true}}
+""")
+    done = pod_in_phase(cluster, namespace, "covered", "Succeeded", "Failed", timeout=60)
+    assert done["status"]["phase"] == "Succeeded", container_status(done)
+    report = json.loads(container_status(done)["state"]["terminated"]["message"])
+    # Image folders that lived under /tmp are bound back in, as mount points inside the emptyDir.
+    image_roots = {Path(p).relative_to("/tmp").parts[0] for p in environment_paths(sys.executable)
+                   if Path(p).is_relative_to("/tmp")}
+    assert report == {"tmp": sorted({"scratch", *image_roots}), "mode": "fast", "project": True}
 
 
 def test_a_volume_kind_the_node_cannot_honour_fails_the_pod(cluster, namespace):

@@ -1,11 +1,15 @@
 """The local node's pure translation of pod specs."""
 
 import base64
+import sys
+from pathlib import Path
 
 import pytest
 
+import mlops_operator
+
 from localnode import podspec
-from localnode.images import runtime_for
+from localnode.images import environment_paths, runtime_for
 from localnode.ipam import AddressesExhausted, AddressPool, control_plane_address, gateway_address
 from localnode.probes import ProbeSettings, ProbeTracker, resolve_port
 
@@ -123,11 +127,28 @@ def test_secret_and_config_map_data_are_decoded():
 
 @pytest.mark.parametrize("image, runs", [
     ("python:3.11", True), ("python:3.12-slim", True), ("docker.io/library/python:3", True), ("python", True),
-    ("ghcr.io/mlops-operator/runtime:0.1.0", True), ("nginx:1.27", False), ("python:2.7", False),
+    ("ghcr.io/mlops-operator/runtime:0.1.0", True), ("ghcr.io/mlops-operator/operator:0.1.0", True),
+    ("ghcr.io/mlops-operator/operator@sha256:" + "0" * 64, True), ("ghcr.io/mlops-operator/other:1", False),
+    ("nginx:1.27", False), ("python:2.7", False),
     ("myregistry/python:3.11", False),
 ])
 def test_image_mapping(image, runs):
     assert (runtime_for(image, "/venv/bin/python") is not None) == runs
+
+
+def test_project_images_default_to_their_entry_points():
+    assert runtime_for("ghcr.io/mlops-operator/operator:0.1.0", "/venv/bin/python").default_command == \
+        ("python3", "-m", "mlops_operator")
+    assert runtime_for("ghcr.io/mlops-operator/runtime:0.1.0", "/venv/bin/python").default_command == \
+        ("python3", "-m", "mlops_operator.runtime")
+
+
+def test_the_images_files_are_the_interpreters_environment_and_the_project():
+    paths = environment_paths(sys.executable)
+    assert sys.base_prefix in paths or any(Path(sys.base_prefix).is_relative_to(p) for p in paths)
+    assert any(Path(mlops_operator.__file__).is_relative_to(p) for p in paths)
+    # Only the outermost folders: a nested one would be bound twice.
+    assert not any(Path(a).is_relative_to(b) for a in paths for b in paths if a != b)
 
 
 def test_python_commands_map_to_the_runtime_interpreter():
