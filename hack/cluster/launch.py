@@ -49,6 +49,9 @@ ADMISSION_PLUGINS = (
     "PodGroupWorkloadExists", "NodeDeclaredFeatureValidator", "JobValidation", "PodResizeValidator",
     "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy",
     "ValidatingAdmissionWebhook", "ResourceQuota",
+    # Not a default: OpenShift's. It makes blockOwnerDeletion need update on the owner's finalizers,
+    # so the tests prove the chart's RBAC has it.
+    "OwnerReferencesPermissionEnforcement",
 )
 
 

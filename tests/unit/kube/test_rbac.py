@@ -21,6 +21,7 @@ def _table() -> set[tuple[str, str, str]]:
     for entry in RESOURCES.values():
         out |= {(entry.group, entry.plural, verb) for verb in entry.verbs}
         out |= {(entry.group, f"{entry.plural}/status", verb) for verb in entry.status_verbs}
+        out |= {(entry.group, f"{entry.plural}/finalizers", verb) for verb in entry.finalizers_verbs}
     return out
 
 
@@ -71,3 +72,12 @@ def test_what_the_operator_server_side_applies_it_may_also_create():
     granted = _grants(operator_rules())
     for group, _version, plural in SERVING_CHILDREN:
         assert {(group, plural, "patch"), (group, plural, "create")} <= granted, f"{group}/{plural}"
+
+
+def test_every_owner_of_a_child_may_update_its_finalizers():
+    """Children's owner references set blockOwnerDeletion, which OwnerReferencesPermissionEnforcement
+    allows only with update on the owner's finalizers (the local cluster enables that plugin)."""
+    granted = _grants(operator_rules())
+    for entry in RESOURCES.values():
+        if entry.group == "mlops.dev":
+            assert ("mlops.dev", f"{entry.plural}/finalizers", "update") in granted, entry.plural

@@ -34,10 +34,12 @@ def test_the_documented_permissions_are_the_tables():
     documented = {}
     for names, group, verbs in re.findall(r"^\| (`[^|]+?)(?: \(([a-z.]+)\))? \| ([a-z, ]+)", table, re.MULTILINE):
         for name in re.findall(r"`([a-z/]+)`", names):
-            status_group = "mlops.dev" if name.endswith("/status") else ""
-            documented[(group or status_group, name)] = tuple(v.strip() for v in verbs.split(","))
+            subresource_group = "mlops.dev" if "/" in name else ""
+            documented[(group or subresource_group, name)] = tuple(v.strip() for v in verbs.split(","))
+    expected = {}
     for entry in RESOURCES.values():
-        assert documented[(entry.group, entry.plural)] == entry.verbs, entry.plural
-        if entry.status_verbs:
-            assert documented[(entry.group, f"{entry.plural}/status")] == entry.status_verbs
-    assert len(documented) == len(RESOURCES) + sum(1 for e in RESOURCES.values() if e.status_verbs)
+        expected[(entry.group, entry.plural)] = entry.verbs
+        for subresource, verbs in (("status", entry.status_verbs), ("finalizers", entry.finalizers_verbs)):
+            if verbs:
+                expected[(entry.group, f"{entry.plural}/{subresource}")] = verbs
+    assert documented == expected

@@ -18,6 +18,7 @@ from ..kube.client import FIELD_MANAGER, Kube
 from ..logic.wakes import (blocked_pod_owner, job_owner, model_family, model_subjects, referred_dataset,
                            served_subject, serving_owner, validation_dataset)
 from . import dataset, deployment, experiment, model
+from . import login  # noqa: F401  (registers the login handler)
 from .runner import Controller, reconcile
 
 log = logging.getLogger(__name__)

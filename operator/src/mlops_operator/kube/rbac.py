@@ -45,12 +45,14 @@ NAMESPACE_READ_RULES = (Rule("", ("namespaces",), ("list", "watch")),)
 
 
 def table_permissions() -> list[tuple[str, str, tuple[str, ...]]]:
-    """(apiGroup, resource, verbs) for every entry of the table and its status subresource."""
+    """(apiGroup, resource, verbs) for every entry of the table and its status and finalizers
+    subresources."""
     out = []
     for entry in RESOURCES.values():
         out.append((entry.group, entry.plural, entry.verbs))
-        if entry.status_verbs:
-            out.append((entry.group, f"{entry.plural}/status", entry.status_verbs))
+        for subresource, verbs in (("status", entry.status_verbs), ("finalizers", entry.finalizers_verbs)):
+            if verbs:
+                out.append((entry.group, f"{entry.plural}/{subresource}", verbs))
     return out
 
 

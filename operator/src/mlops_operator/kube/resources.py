@@ -20,6 +20,7 @@ class KubeResource:
     model: type[NamespacedResource]
     verbs: tuple[str, ...]  # on the resource
     status_verbs: tuple[str, ...] = ()  # on its status subresource
+    finalizers_verbs: tuple[str, ...] = ()  # on its finalizers subresource
 
     @property
     def group(self) -> str:
@@ -38,12 +39,17 @@ def _generic(group: str, version: str, kind: str, plural: str) -> type[Namespace
 OWN_KIND_WRITES = {"Model": ("patch", "create")}
 # A server-side apply: patch, and create for the apply that makes the object.
 APPLY = ("patch", "create")
+# Every child's owner reference sets blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement
+# admission plugin (on in OpenShift and in the local cluster) allows only to who may update the
+# owner's finalizers. The operator never writes a finalizer: this verb is only that check's.
+OWNER_FINALIZERS = ("update",)
 
 
 def _ours(kind: str, plural: str) -> KubeResource:
     model = _generic(GROUP, VERSION, kind, plural)
     writes = OWN_KIND_WRITES.get(kind, ("patch",))
-    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", *writes), ("patch",))
+    return KubeResource(MLOPS_API_VERSION, kind, plural, model, ("get", "list", "watch", *writes), ("patch",),
+                        OWNER_FINALIZERS)
 
 
 RESOURCES: dict[tuple[str, str], KubeResource] = {
