@@ -1,0 +1,195 @@
+"""The Helm chart installed by the pinned helm into the local cluster, as users install it: its
+operator runs as a pod on the local node (in-cluster configuration, the chart's ServiceAccount) and
+drives the example pipeline to a serving model; that identity is refused what the chart does not
+grant; `helm upgrade` updates a changed CRD and `helm uninstall` keeps the CRDs and users' objects."""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline import apply, condition, status, write_csv
+from support import get_json, wait_for
+
+pytestmark = [pytest.mark.cluster, pytest.mark.restricted, pytest.mark.timeout(1500)]
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "mlops-operator"
+EXAMPLES = REPO / "manifests" / "examples"
+RELEASE = "mlops-operator"  # the chart's name: its objects are called this, not "<release>-mlops-operator"
+INSTALL_SECONDS = 240
+PIPELINE_SECONDS = 900
+
+
+def helm_run(helm: Path, cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(helm), *args], capture_output=True, text=True, env=cluster.env,
+                            timeout=INSTALL_SECONDS + 60)
+    if check:
+        assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stderr}"
+    return result
+
+
+@pytest.fixture
+def release(helm, cluster, namespace):
+    """Installs the chart into the test's namespace (`helm_install(*args)`), and uninstalls it at the
+    end so that no cluster-scoped RBAC of it outlives the test."""
+    installed = []
+
+    def helm_install(*args: str) -> None:
+        helm_run(helm, cluster, "install", RELEASE, str(CHART), "--namespace", namespace, "--wait",
+                 "--timeout", f"{INSTALL_SECONDS}s", *args)
+        installed.append(RELEASE)
+
+    yield helm_install
+    for name in installed:
+        helm_run(helm, cluster, "uninstall", name, "--namespace", namespace, "--wait", check=False)
+
+
+def operator_pod(cluster, namespace) -> dict:
+    (pod,) = get_json(cluster, namespace, "pods", "-l", "app.kubernetes.io/name=mlops-operator")["items"]
+    return pod
+
+
+def example(name: str, **changes) -> dict:
+    manifest = yaml.safe_load((EXAMPLES / name).read_text())
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        target = manifest
+        for key in parents:
+            target = target[key]
+        target[leaf] = value
+    return manifest
+
+
+def token_kubectl(cluster, namespace: str, service_account: str):
+    """kubectl authenticated only by a token of the ServiceAccount (no client certificate)."""
+    config = json.loads(cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
+    server = config["clusters"][0]["cluster"]
+    token = cluster.kubectl("create", "token", service_account, "--duration=10m", namespace=namespace).stdout.strip()
+    ca = Path(cluster.kubeconfig).with_name(f"ca-{namespace}.crt")
+    ca.write_bytes(base64.b64decode(server["certificate-authority-data"]))
+
+    def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([cluster.kubectl_path, "--kubeconfig", os.devnull, "--server", server["server"],
+                               "--certificate-authority", str(ca), "--token", token, "-n", namespace, *args],
+                              input=input, capture_output=True, text=True, timeout=60)
+
+    return run
+
+
+def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(cluster, crds, namespace, release,
+                                                                             tmp_path):
+    # The CRDs are the session's (kubectl-applied); the chart's defaults otherwise: every namespace.
+    release("--set", "crds.enabled=false")
+    pod = operator_pod(cluster, namespace)
+    assert pod["spec"]["serviceAccountName"] == RELEASE
+    assert all(c["ready"] for c in pod["status"]["containerStatuses"]), pod["status"]
+    if cluster.local:
+        # In-cluster configuration only: no kubeconfig reaches the process, only the token volume.
+        pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
+        environment = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if v)
+        assert "KUBECONFIG" not in environment and environment["KUBERNETES_SERVICE_HOST"]
+
+    data = tmp_path / "breast-cancer.csv"
+    apply(cluster, namespace, example("dataset.yaml", **{"spec.source.uri": write_csv(data)}))
+    apply(cluster, namespace, example("experiment.yaml", **{"spec.artifactRoot": f"file://{tmp_path}/artifacts"}))
+    apply(cluster, namespace, example("deployment.yaml"))
+    model = "breast-cancer-forest-v1"
+    wait_for(lambda: promoted(cluster, namespace, model), PIPELINE_SECONDS,
+             f"Model {model} promoted by the chart's operator")
+    wait_for(lambda: condition(status(cluster, namespace, "mldeploy", "breast-cancer"), "Ready").get("status") == "True",
+             300, "the example Deployment Ready")
+    service_ip = get_json(cluster, namespace, "service", "breast-cancer")["spec"]["clusterIP"]
+    answer = subprocess.run([sys.executable, str(REPO / "hack" / "predict.py"), f"http://{service_ip}:8080",
+                             "breast-cancer", str(data), "3"], capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    # The operator never restarted: it had every permission it needed from the start.
+    assert operator_pod(cluster, namespace)["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+def promoted(cluster, namespace, model: str) -> bool:
+    found = cluster.kubectl("get", "model", model, "-o", "json", namespace=namespace, check=False)
+    return found.returncode == 0 and condition(json.loads(found.stdout).get("status") or {},
+                                               "Promoted").get("status") == "True"
+
+
+def test_the_charts_identity_is_refused_what_the_chart_does_not_grant(cluster, crds, namespace, release):
+    release("--set", "crds.enabled=false", "--set", f"rbac.namespaces={{{namespace}}}")
+    as_operator = token_kubectl(cluster, namespace, RELEASE)
+    who = as_operator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+    assert who.stdout == f"system:serviceaccount:{namespace}:{RELEASE}", who.stderr
+    # Granted: what the operator does.
+    assert as_operator("get", "datasets,experiments,models,mldeploy,jobs").returncode == 0
+    # Refused: Secrets, making or deleting users' objects, and anything outside its namespace.
+    apply(cluster, namespace, example("dataset.yaml"))
+    another = yaml.safe_dump(example("dataset.yaml", **{"metadata.name": "another"}))
+    refusals = {
+        "read Secrets": as_operator("get", "secrets"),
+        "create a Dataset": as_operator("create", "-f", "-", input=another),
+        "delete a Dataset": as_operator("delete", "dataset", "breast-cancer", "--wait=false"),
+        "list pods in kube-system": as_operator("get", "pods", "-n", "kube-system"),
+    }
+    for what, result in refusals.items():
+        assert result.returncode != 0 and "forbidden" in result.stderr.lower(), f"{what}: {result.stderr}"
+
+
+CRD = "datasets.mlops.dev"
+PROBE_FIELD = "upgradeProbe"
+
+
+def crd_spec_fields(cluster) -> dict:
+    crd = get_json(cluster, None, "crd", CRD)
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+
+
+def chart_with_a_new_dataset_field(folder: Path) -> Path:
+    """A copy of the chart, one version on, whose Dataset CRD has one more optional spec field: a
+    release upgraded to it must change the CRD in the cluster (Helm's crds/ folder never would)."""
+    chart = folder / "mlops-operator"
+    shutil.copytree(CHART, chart)
+    template = chart / "templates" / "crds" / f"{CRD}.yaml"
+    text = template.read_text()
+    spec = text.index("\n          spec:\n")  # openAPIV3Schema.properties.spec
+    at = text.index("\n            properties:\n", spec) + len("\n            properties:\n")
+    field = f"              {PROBE_FIELD}:\n                description: added by the upgrade test\n                type: string\n"
+    template.write_text(text[:at] + field + text[at:])
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    meta["version"] = meta["version"] + "-upgrade"
+    (chart / "Chart.yaml").write_text(yaml.safe_dump(meta))
+    return chart
+
+
+def test_upgrade_updates_a_changed_crd_and_uninstall_keeps_crds_and_objects(cluster, crds, namespace, helm,
+                                                                           tmp_path):
+    watch_here = ("--set", f"rbac.namespaces={{{namespace}}}")
+    # The session installed the CRDs with kubectl; the release takes them over, as a user moving an
+    # existing installation to Helm does.
+    helm_run(helm, cluster, "install", RELEASE, str(CHART), "--namespace", namespace, "--take-ownership",
+             "--wait", "--timeout", f"{INSTALL_SECONDS}s", *watch_here)
+    try:
+        assert PROBE_FIELD not in crd_spec_fields(cluster)
+        changed = chart_with_a_new_dataset_field(tmp_path)
+        # kubectl's server-side apply co-owns every field it set, so the first upgrade that changes
+        # one takes it over (--force-conflicts), as docs/operations.md tells users who move to Helm.
+        helm_run(helm, cluster, "upgrade", RELEASE, str(changed), "--namespace", namespace, "--wait",
+                 "--force-conflicts", *watch_here)
+        assert crd_spec_fields(cluster)[PROBE_FIELD]["type"] == "string"
+        # Upgrading back removes the field again, with no force: the release alone owns it now.
+        helm_run(helm, cluster, "upgrade", RELEASE, str(CHART), "--namespace", namespace, "--wait", *watch_here)
+        assert PROBE_FIELD not in crd_spec_fields(cluster)
+        apply(cluster, namespace, example("dataset.yaml"))
+    finally:
+        helm_run(helm, cluster, "uninstall", RELEASE, "--namespace", namespace, "--wait")
+    # The operator and its permissions are gone; the CRDs (helm.sh/resource-policy: keep) and the
+    # user's Dataset are not.
+    assert not get_json(cluster, namespace, "deployments.apps,serviceaccounts,roles,rolebindings",
+                        "-l", "app.kubernetes.io/instance=" + RELEASE)["items"]
+    for crd in ("datasets", "experiments", "models", "deployments"):
+        assert get_json(cluster, None, "crd", f"{crd}.mlops.dev")["metadata"].get("deletionTimestamp") is None
+    assert get_json(cluster, namespace, "dataset", "breast-cancer")["metadata"]["name"] == "breast-cancer"
