@@ -128,7 +128,7 @@ def rendered_files(helm: str, out: Path = OUT) -> dict[str, str]:
         "namespace": NAMESPACE,
         # The chart's labels on every object: the files here have them already; this puts them on
         # the CRDs and the Namespace. Never on selectors (a Deployment's selector cannot change).
-        "labels": [{"pairs": common_labels(stripped), "includeSelectors": False, "includeTemplates": False}],
+        "labels": [{"pairs": common_labels(stripped), "includeSelectors": False}],
         "resources": ["namespace.yaml", Path(os.path.relpath(CRDS, out)).as_posix(),
                       *sorted(by_template, key=_order)],
     }
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     drift = sync(out, rendered_files(args.helm or helm_binary(), out), args.check)
     if drift:
+        drift = [path.removeprefix(f"{REPO}/") for path in drift]
         print(f"manifests/install differs from the chart's defaults; run `{COMMAND}`:", *drift, sep="\n  ")
         return 1
     return 0
