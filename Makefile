@@ -1,9 +1,9 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds rbac docs helm
+.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests docs helm
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 demo:  ## The main job on the local cluster (as far as built)
 	hack/demo.sh
@@ -14,7 +14,7 @@ test:  ## Everything: verify, then installs, builds the control plane, starts an
 unit:  ## Pure logic only: no cluster, no control-plane build
 	$(PY) python -m pytest tests/unit
 
-verify:  ## CRD, RBAC and API docs drift, ruff, the import-layer contract, helm lint and template (no cluster needed)
+verify:  ## CRD, RBAC, API docs and manifests/install drift, ruff, the import-layer contract, helm lint and template (no cluster needed)
 	$(PY) hack/verify.sh
 
 cluster-up:  ## A local cluster for the shell (then: eval the output of python3 hack/localcluster.py env)
@@ -28,6 +28,9 @@ crds:  ## Regenerate crds/ and the chart's CRD templates from the API models
 
 rbac:  ## Regenerate the chart's RBAC rules from the operator's resource table
 	$(PY) python -m mlops_operator.kube.rbac charts/mlops-operator/templates/_rules.tpl
+
+install-manifests:  ## Regenerate manifests/install (kubectl apply -k) from the chart's defaults
+	$(PY) python hack/install_manifests.py
 
 helm:  ## Build the pinned helm (cached); prints its folder
 	hack/build-tools.sh

@@ -19,6 +19,14 @@ complete() {
   for b in etcd "${k8s_binaries[@]}"; do [[ -x "$bin_dir/$b" ]] || return 1; done
 }
 
+# --print-dir: print the directory when the binaries are there, exit 1 when not; never build (the
+# unit tests use kubectl kustomize, but `make unit` promises no control-plane build).
+if [[ ${1:-} == --print-dir ]]; then
+  complete || { echo "the control plane is not built: run $0" >&2; exit 1; }
+  echo "$bin_dir"
+  exit 0
+fi
+
 if complete; then
   echo "$bin_dir"
   exit 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that need no cluster, run first by the test command: generated files match the models,
 # the code is lint-clean, the layers import only downwards (kopf and the Kubernetes client only
-# in handlers/ and the kube/ adapter), and the Helm chart lints and renders. Run with the project's
+# in handlers/ and the kube/ adapter), the Helm chart lints and renders, and manifests/install
+# (kubectl apply -k) is what the chart's defaults render. Run with the project's
 # virtualenv active. helm is built from its pinned Go module on first use (cached afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,5 @@ export KUBECONFIG=/dev/null
 "$helm" lint --strict "$chart" --set 'rbac.namespaces={team-a,team-b}'
 "$helm" template mlops "$chart" --namespace mlops-system >/dev/null
 "$helm" template mlops "$chart" --namespace mlops-system --set 'rbac.namespaces={team-a,team-b}' >/dev/null
+python hack/install_manifests.py --check --helm "$helm"
 echo "verify: ok"

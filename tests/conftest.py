@@ -51,6 +51,17 @@ def helm() -> Path:
     return Path(out.strip().splitlines()[-1]) / "helm"
 
 
+@pytest.fixture(scope="session")
+def kubectl() -> Path:
+    """The pinned kubectl, for what needs no cluster (kubectl kustomize). hack/test.sh builds the
+    control plane before pytest; here it is never built (minutes): without it the test is skipped."""
+    result = subprocess.run([str(REPO / "hack" / "build-control-plane.sh"), "--print-dir"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(result.stderr.strip())
+    return Path(result.stdout.strip().splitlines()[-1]) / "kubectl"
+
+
 def _use_existing() -> bool:
     return os.environ.get("USE_EXISTING_CLUSTER", "").lower() in ("1", "true", "yes")
 

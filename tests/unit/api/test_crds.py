@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_operator.api.crdgen import CHART_CRDS, chart_files, rendered_files
+from mlops_operator.api.crdgen import CHART_CRDS, KUSTOMIZATION, chart_files, rendered_files
 from mlops_operator.api.crdgen import main as crdgen_main
 from mlops_operator.api.kinds import KINDS
 
@@ -28,6 +28,15 @@ def test_crd_folders_hold_exactly_the_generated_files():
     assert sorted(p.name for p in (REPO / CHART_CRDS).glob("*.yaml")) == sorted(chart_files())
 
 
+def test_crds_kustomization_lists_every_crd_and_is_no_yaml_file():
+    """crds/Kustomization makes crds/ a kustomize base (manifests/install); without a .yaml
+    extension, `kubectl apply -f crds/` skips it."""
+    kustomization = yaml.safe_load((REPO / "crds" / KUSTOMIZATION).read_text())
+    assert kustomization["kind"] == "Kustomization"
+    assert kustomization["resources"] == sorted(rendered_files())
+    assert not list((REPO / "crds").glob("kustomization.y*ml"))
+
+
 def test_the_check_reports_a_changed_a_missing_and_a_stale_file(tmp_path, capsys):
     crds, chart = tmp_path / "crds", tmp_path / "chart"
     assert crdgen_main([str(crds), "--chart", str(chart)]) == 0
@@ -35,11 +44,13 @@ def test_the_check_reports_a_changed_a_missing_and_a_stale_file(tmp_path, capsys
     first = sorted(chart_files())[0]
     (chart / first).write_text((chart / first).read_text().replace("keep", "delete"))
     (crds / first).unlink()
+    (crds / KUSTOMIZATION).unlink()
     (chart / "old.mlops.dev.yaml").write_text("stale")
     assert crdgen_main(["--check", str(crds), "--chart", str(chart)]) == 1
     out = capsys.readouterr().out
     assert str(chart / first) in out and str(crds / first) in out and "old.mlops.dev.yaml (not generated)" in out
-    assert crdgen_main([str(crds), "--chart", str(chart)]) == 0  # writing repairs all three
+    assert str(crds / KUSTOMIZATION) in out
+    assert crdgen_main([str(crds), "--chart", str(chart)]) == 0  # writing repairs all four
     assert not (chart / "old.mlops.dev.yaml").exists()
     assert crdgen_main(["--check", str(crds), "--chart", str(chart)]) == 0
 

@@ -9,6 +9,12 @@ no anyOf for optional fields, boolean exclusive bounds, and Kubernetes' own exte
 The chart's copies are the same CRDs as templates (not Helm's crds/ folder, which Helm installs once
 and never upgrades): switched by `crds.enabled`, kept on uninstall with `crds.keep`, as cert-manager's
 chart does. Both folders hold only generated files: a stale one is drift, and writing removes it.
+
+crds/ also gets `Kustomization`, a kustomize base listing the CRD files, so that manifests/install
+(`kubectl apply -k`) takes the CRDs from crds/ itself: kustomize refuses plain files outside a
+kustomization's folder but accepts a folder with a kustomization of its own. Of kustomize's three
+file names it is the one without a .yaml extension, so `kubectl apply -f crds/` skips it (a
+kustomization.yaml there would be sent to the API server as an object and refused).
 """
 
 import argparse
@@ -142,6 +148,21 @@ def rendered_files() -> dict[str, str]:
     return {f"{kind.crd_name}.yaml": render(kind) for kind in KINDS}
 
 
+KUSTOMIZATION = "Kustomization"
+
+
+def render_kustomization() -> str:
+    """crds/Kustomization: the CRD files as a kustomize base."""
+    body = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": sorted(rendered_files())}
+    return HEADER + yaml.safe_dump(body, sort_keys=False, width=100)
+
+
+def crds_folder_files() -> dict[str, str]:
+    """Everything crdgen writes into crds/: the CRDs and their Kustomization."""
+    return {**rendered_files(), KUSTOMIZATION: render_kustomization()}
+
+
 def render_chart_template(kind: Kind) -> str:
     """The chart's template of a CRD: rendered, it is the crds/ file plus the chart's labels and,
     with `crds.keep`, `helm.sh/resource-policy: keep`."""
@@ -199,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"folder of the Helm chart's CRD templates ({CHART_CRDS})")
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
     args = parser.parse_args(argv)
-    drift = sync(args.out, rendered_files(), args.check) + sync(args.chart, chart_files(), args.check)
+    drift = sync(args.out, crds_folder_files(), args.check) + sync(args.chart, chart_files(), args.check)
     if drift:
         print(f"CRDs differ from the API models; run `{COMMAND}`:", *drift, sep="\n  ")
         return 1
