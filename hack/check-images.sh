@@ -28,7 +28,7 @@ install() {  # NAME EXTRAS
     rm -rf "$venv" "$cache/context"
     mkdir "$cache/context"
     tar -x -f "$context" -C "$cache/context"
-    echo "check-images: installing the $1 image's venv (hack/install-python.sh $venv $2)"
+    echo "check-images: installing the $1 image's venv (hack/install-python.sh $venv${2:+ $2})"
     "$cache/context/hack/install-python.sh" "$venv" ${2:+"$2"}
     touch "$stamp"
   fi
