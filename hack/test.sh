@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (outside the repository), runs the checks that
-# need no cluster (hack/verify.sh: drift, lint, import layers) first, builds the control
+# need no cluster (hack/verify.sh: drift, lint, import layers) first, then the images' install
+# step (hack/check-images.sh: the Dockerfiles cannot be built here), builds the control
 # plane from pinned Go modules (cached), and runs every test layer. The pytest session starts the
 # local cluster and stops it at the end; USE_EXISTING_CLUSTER=true uses KUBECONFIG's instead.
 set -euo pipefail
@@ -8,5 +9,6 @@ cd "$(dirname "$0")/.."
 source hack/system-deps.sh
 source hack/python-env.sh
 hack/verify.sh
+hack/check-images.sh
 hack/build-control-plane.sh >/dev/null
 exec python -m pytest tests "$@"
