@@ -7,6 +7,12 @@ venv="$MLOPS_CACHE_DIR/venv"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stamp="$venv/.installed-$( (cat "$repo/pyproject.toml" "$repo/hack/install-python.sh"; echo "$repo") | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-  "$repo/hack/install-python.sh" --editable "$venv" test && rm -f "$venv"/.installed-* && touch "$stamp"
+  # A failed install leaves no stamp and fails the `source` (with or without set -e in the caller).
+  if ! "$repo/hack/install-python.sh" --editable "$venv" test; then
+    echo "python-env: installing the project into $venv failed" >&2
+    return 1
+  fi
+  rm -f "$venv"/.installed-*
+  touch "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import mlops_operator
+
 from mlops_operator.api.crdgen import rendered_files
 from mlops_operator.kube.rbac import CRD_READ_RULES, NAMESPACE_READ_RULES, operator_rules
 
@@ -62,7 +64,7 @@ def test_chart_metadata_follows_the_project():
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert (chart["apiVersion"], chart["type"], chart["version"]) == ("v2", "application", "0.1.0")
-    assert chart["appVersion"] == version
+    assert chart["appVersion"] == version == mlops_operator.__version__
     assert not (CHART / "crds").exists()  # Helm's crds/ folder never upgrades CRDs: they are templates
 
 

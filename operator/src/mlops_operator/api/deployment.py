@@ -4,12 +4,15 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
+from .. import __version__
 from .common import (ApiModel, Duration, EnvFromSource, EnvVar, Name, PodSettings, ResourceRequirements, StatusBase,
                      cel, rules)
 from .model import AliasName
 from .vocabulary import DeploymentPhase
 
-RUNTIME_IMAGE = "ghcr.io/mlops-operator/runtime:latest"
+# Tagged with the operator's version, never :latest, which Kubernetes always pulls: an image loaded
+# into a cluster (kind) serves, and an operator upgrade moves its pods to the matching runtime.
+RUNTIME_IMAGE = f"ghcr.io/mlops-operator/runtime:{__version__}"
 
 
 class ModelRef(ApiModel):
