@@ -25,6 +25,18 @@ def test_health_checks_give_the_expected_health_on_argo_cds_lua_engine():
     assert result.returncode == 0, f"go test in {MODULE.relative_to(REPO)} failed:\n{result.stdout}{result.stderr}"
 
 
-def test_argocd_cm_snippet_holds_the_health_checks():
+def test_the_health_scripts_and_the_argocd_cm_snippet_are_the_templates():
     result = subprocess.run(["python3", str(REPO / "hack" / "argocd_cm.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_each_kind_gets_the_shared_rules_and_only_its_own_sections():
+    import argocd_cm
+
+    template = "--@template\n-- health of @KIND@\nshared()\n--@Deployment\nrollout()\n--@end\nready()\n"
+    assert argocd_cm.health_script("Model", template) == "-- health of Model\nshared()\nready()\n"
+    assert argocd_cm.health_script("Deployment", template) == \
+        "-- health of Deployment\nshared()\nrollout()\nready()\n"
+    real = (REPO / "hack" / "argocd_health.lua.in").read_text()
+    assert "Suspended" in argocd_cm.health_script("Deployment", real)
+    assert "Suspended" not in argocd_cm.health_script("Dataset", real)
