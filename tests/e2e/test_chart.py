@@ -9,10 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import apply, condition, status, write_csv
 from support import get_json, wait_for
@@ -109,7 +111,17 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
     answer = subprocess.run([sys.executable, str(REPO / "hack" / "predict.py"), f"http://{service_ip}:8080",
                              "breast-cancer", str(data), "3"], capture_output=True, text=True, timeout=60)
     assert answer.returncode == 0, answer.stderr
-    # The operator never restarted: it had every permission it needed from the start.
+    # Its metrics, through the chart's metrics Service as Prometheus would scrape them: every
+    # controller reconciled, under controller-runtime's names.
+    metrics_ip = get_json(cluster, namespace, "service", f"{RELEASE}-metrics")["spec"]["clusterIP"]
+    with urllib.request.urlopen(f"http://{metrics_ip}:8383/metrics", timeout=10) as response:
+        scraped = response.read().decode()
+    reconciles = {(s.labels["controller"], s.labels["result"]): s.value
+                  for family in text_string_to_metric_families(scraped) for s in family.samples
+                  if s.name == "controller_runtime_reconcile_total"}
+    for controller in ("dataset", "experiment", "model", "deployment"):
+        assert reconciles[controller, "success"] + reconciles[controller, "requeue_after"] > 0, reconciles
+        # The operator never restarted: it had every permission it needed from the start.
     assert operator_pod(cluster, namespace)["status"]["containerStatuses"][0]["restartCount"] == 0
 
 

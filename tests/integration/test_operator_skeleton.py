@@ -3,9 +3,11 @@
 alias), and stops on SIGTERM."""
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from support import OperatorRunner, get_json, wait_for
 
@@ -30,6 +32,15 @@ MANIFESTS = [str(EXAMPLES / "model.yaml"), str(EXAMPLES / "deployment.yaml")]
 def run_operator(crds, namespace, tmp_path):
     with OperatorRunner(crds, namespace, tmp_path) as runner:
         yield runner.start
+
+
+def scrape(port: int) -> dict[tuple[str, str, str], float]:
+    """controller_runtime_* samples of the operator's /metrics: (name, controller, result) -> value."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {(s.name, s.labels.get("controller", ""), s.labels.get("result", "")): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name.startswith("controller_runtime_")}
 
 
 def get(cluster, namespace, kind, name) -> dict:
@@ -71,6 +82,16 @@ def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace
     assert ready(second)["lastTransitionTime"] == ready(first)["lastTransitionTime"]
     assert second["status"]["observedGeneration"] == 2
     assert second["spec"]["replicas"] == 3
+
+    # Its /metrics (loopback unless told otherwise) count those reconciles under controller-runtime's names.
+    samples = scrape(operator.metrics_port)
+    def reconciles(controller: str) -> float:
+        return sum(samples[("controller_runtime_reconcile_total", controller, result)]
+                   for result in ("success", "requeue_after"))
+
+    assert reconciles("model") >= 1 and reconciles("deployment") >= 2, samples  # two generations
+    for controller in ("dataset", "experiment", "model", "deployment"):
+        assert samples[("controller_runtime_max_concurrent_reconciles", controller, "")] == 4
 
     assert operator.terminate() == 0, operator.output()
     assert "Traceback" not in operator.output()

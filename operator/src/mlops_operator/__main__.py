@@ -17,6 +17,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # Loopback by default: an operator run by hand listens nowhere else; in a pod, pass its IP.
     parser.add_argument("--liveness", default="http://127.0.0.1:8080/healthz",
                         help="liveness endpoint URL (default %(default)s; in a pod, e.g. http://$(POD_IP):8080/healthz)")
+    parser.add_argument("--metrics-address", default=SETTINGS.metrics_address,
+                        help="host:port of the Prometheus /metrics endpoint (default %(default)s; in a pod, "
+                             "e.g. $(POD_IP):8383; empty: none)")
     parser.add_argument("--workers", type=int, default=SETTINGS.workers,
                         help=f"concurrent reconciles per kind (default {SETTINGS.workers})")
     parser.add_argument("--refresh-scale", type=float, default=SETTINGS.refresh_scale,
@@ -29,6 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
+    SETTINGS.metrics_address = args.metrics_address
     kopf.configure(verbose=args.verbose, debug=args.debug)
     if not (args.verbose or args.debug):
         # One line per HTTP request and per handled watch event is noise; warnings still show.

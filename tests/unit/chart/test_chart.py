@@ -77,7 +77,7 @@ def test_lint_strict_passes(helm):
 def test_defaults_render_the_operator_cluster_wide(helm):
     objects = render(helm)
     assert sorted({kind for kind, _, _ in objects}) == [
-        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "ServiceAccount"]
+        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount"]
     role = objects[("ClusterRole", "mlops-operator", None)]
     assert _grants(role["rules"]) == _rules(operator_rules(), CRD_READ_RULES)
     binding = objects[("ClusterRoleBinding", "mlops-operator", None)]
@@ -87,7 +87,8 @@ def test_defaults_render_the_operator_cluster_wide(helm):
     container = _container(objects)
     assert container["image"] == "ghcr.io/mlops-operator/operator:0.1.0"
     assert container["command"] == ["python", "-m", "mlops_operator"]
-    assert container["args"] == ["--all-namespaces", "--liveness=http://$(POD_IP):8080/healthz", "--workers=4"]
+    assert container["args"] == ["--all-namespaces", "--liveness=http://$(POD_IP):8080/healthz",
+                                 "--metrics-address=$(POD_IP):8383", "--workers=4"]
     deployment = objects[("Deployment", "mlops-operator", "mlops-system")]
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
@@ -150,6 +151,8 @@ def test_rbac_and_service_account_can_be_left_to_the_user(helm):
     (("--set", "resources.limits.memory=lots"), "does not match pattern"),
     (("--set", "resources.limits.gpu=1"), "additional properties 'gpu' not allowed"),
     (("--set", "operator.healthPort=80"), "minimum"),
+    (("--set", "operator.metricsPort=99999"), "maximum"),
+    (("--set", "metrics.service.enable=false"), "additional properties 'enable' not allowed"),
     (("--set-json", 'tolerations=[{"key":"a","operator":"Maybe"}]'), "value must be one of"),
 ])
 def test_values_outside_the_schema_are_refused_with_its_message(helm, args, message):
@@ -159,13 +162,25 @@ def test_values_outside_the_schema_are_refused_with_its_message(helm, args, mess
 
 
 def test_the_operator_listens_on_the_pods_address_only(helm):
-    container = _container(render(helm, "--set", "operator.healthPort=9440"))
+    container = _container(render(helm, "--set", "operator.healthPort=9440", "--set", "operator.metricsPort=9441"))
     assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in container["env"]
     assert "--liveness=http://$(POD_IP):9440/healthz" in container["args"]
+    assert "--metrics-address=$(POD_IP):9441" in container["args"]
     assert "0.0.0.0" not in yaml.safe_dump(container)
-    assert container["ports"] == [{"name": "health", "containerPort": 9440, "protocol": "TCP"}]
+    assert container["ports"] == [{"name": "health", "containerPort": 9440, "protocol": "TCP"},
+                                  {"name": "metrics", "containerPort": 9441, "protocol": "TCP"}]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
+def test_the_metrics_service_selects_the_operator_pod_and_its_metrics_port(helm):
+    objects = render(helm)
+    service = objects[("Service", "mlops-operator-metrics", "mlops-system")]
+    pod_labels = objects[("Deployment", "mlops-operator", "mlops-system")]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8383, "targetPort": "metrics", "protocol": "TCP"}]
+    assert ("Service", "mlops-operator-metrics", "mlops-system") not in render(
+        helm, "--set", "metrics.service.enabled=false")
 
 
 def test_the_operators_pod_passes_pod_security_restricted(helm):

@@ -124,10 +124,10 @@ def test_the_generated_folder_is_current_and_drift_is_reported(helm, tmp_path, c
     assert install_manifests.main(["--out", str(out), "--helm", str(helm)]) == 0
     assert install_manifests.main(["--check", "--out", str(out), "--helm", str(helm)]) == 0
     (out / "deployment.yaml").write_text((out / "deployment.yaml").read_text().replace("--workers=4", "--workers=5"))
-    (out / "service.yaml").write_text("stale")
+    (out / "webhook.yaml").write_text("stale")
     assert install_manifests.main(["--check", "--out", str(out), "--helm", str(helm)]) == 1
     report = capsys.readouterr().out
-    assert str(out / "deployment.yaml") in report and "service.yaml (not generated)" in report
+    assert str(out / "deployment.yaml") in report and "webhook.yaml (not generated)" in report
     assert install_manifests.main(["--out", str(out), "--helm", str(helm)]) == 0  # writing repairs both
-    assert not (out / "service.yaml").exists()
+    assert not (out / "webhook.yaml").exists()
     assert install_manifests.main(["--check", "--out", str(out), "--helm", str(helm)]) == 0

@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
+from .metrics import QueueObserver, Result
+
 log = logging.getLogger(__name__)
 
 Key = Hashable
@@ -29,11 +31,17 @@ class Backoff:
 
 Reconcile = Callable[[Key], Awaitable[float | None]]
 """Reconciles one key; returns seconds after which to run it again, or None. Raising retries it
-with back-off."""
+with back-off, except TerminalError."""
+
+
+class TerminalError(Exception):
+    """A failure the same input will fail again (a spec that does not parse): counted as an error,
+    not retried; the object's next change queues it again."""
 
 
 class WorkQueue:
-    def __init__(self, name: str, reconcile: Reconcile, workers: int = 4, backoff: Backoff = Backoff()):
+    def __init__(self, name: str, reconcile: Reconcile, workers: int = 4, backoff: Backoff = Backoff(),
+                 observer: QueueObserver | None = None):
         self.name = name
         self._reconcile = reconcile
         self._workers = workers
@@ -45,6 +53,11 @@ class WorkQueue:
         self._timers: dict[Key, tuple[float, asyncio.TimerHandle]] = {}
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._added_at: dict[Key, float] = {}  # since when a dirty key waits for a worker
+        self._started_at: dict[Key, float] = {}  # since when a key is being reconciled
+        self._observer = observer
+        if observer:
+            observer.watch_processing(self._unfinished_seconds, self._longest_running_seconds)
 
     # --- adding -----------------------------------------------------------------------------------
 
@@ -53,6 +66,9 @@ class WorkQueue:
         if key in self._dirty:
             return
         self._dirty.add(key)
+        self._added_at[key] = time.monotonic()
+        if self._observer:
+            self._observer.added(len(self._dirty))
         if key not in self._processing:
             self._queue.append(key)
             self._ready.set()
@@ -62,6 +78,8 @@ class WorkQueue:
         if delay <= 0:
             self.add(key)
             return
+        if self._observer:
+            self._observer.delayed()
         loop = asyncio.get_running_loop()
         due = loop.time() + delay
         pending = self._timers.get(key)
@@ -91,6 +109,14 @@ class WorkQueue:
     def idle(self) -> bool:
         return not self._queue and not self._processing
 
+    def _unfinished_seconds(self) -> float:
+        now = time.monotonic()
+        return sum(now - started for started in self._started_at.values())
+
+    def _longest_running_seconds(self) -> float:
+        now = time.monotonic()
+        return max((now - started for started in self._started_at.values()), default=0.0)
+
     # --- workers ----------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -115,16 +141,23 @@ class WorkQueue:
             key = await self._next()
             self._dirty.discard(key)
             self._processing.add(key)
+            started = self._started_at[key] = time.monotonic()
+            if self._observer:
+                self._observer.started(started - self._added_at.pop(key, started), len(self._dirty))
             # This pass decides anew when the key needs another look.
             pending = self._timers.pop(key, None)
             if pending:
                 pending[1].cancel()
-            started = time.monotonic()
+            result, terminal = Result.SUCCESS, False
             try:
                 again = await self._reconcile(key)
             except asyncio.CancelledError:
                 raise
+            except TerminalError:
+                result, terminal = Result.ERROR, True
+                self._failures.pop(key, None)
             except Exception:  # the reconcile said what failed, on the object; retry with back-off
+                result = Result.ERROR
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
                 delay = self._backoff.delay(failures)
@@ -134,10 +167,15 @@ class WorkQueue:
             else:
                 self._failures.pop(key, None)
                 if again is not None:
+                    result = Result.REQUEUE_AFTER
                     self.add_after(key, again)
             finally:
                 self._processing.discard(key)
+                self._started_at.pop(key, None)
                 if key in self._dirty:
                     self._queue.append(key)
                     self._ready.set()
-                log.debug("%s %s reconciled in %.3fs", self.name, key, time.monotonic() - started)
+                seconds = time.monotonic() - started
+                log.debug("%s %s reconciled in %.3fs", self.name, key, seconds)
+            if self._observer:
+                self._observer.finished(result, seconds, terminal)

@@ -19,6 +19,7 @@ from ..logic.wakes import (blocked_pod_owner, job_owner, model_family, model_sub
                            served_subject, serving_owner, validation_dataset)
 from . import dataset, deployment, experiment, model
 from . import login  # noqa: F401  (registers the login handler)
+from .metrics import MetricsEndpoint, metrics_endpoint
 from .runner import Controller, reconcile
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Settings:
 
     workers: int = 4  # concurrent reconciles per kind
     refresh_scale: float = 1.0  # multiplies Dataset refresh intervals (tests)
+    metrics_address: str = "127.0.0.1:8383"  # host:port of /metrics; "" serves none
 
 
 SETTINGS = Settings()
@@ -40,6 +42,7 @@ SETTINGS = Settings()
 class Runtime:
     kube: Kube
     queues: dict[str, WorkQueue]
+    metrics: MetricsEndpoint
     references: References = field(default_factory=References)  # Experiment -> Dataset
     model_datasets: References = field(default_factory=References)  # Model -> its validation Dataset
     families: References = field(default_factory=References)  # Model -> (namespace, modelName)
@@ -68,9 +71,18 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     for group, version, plural in SERVING_CHILDREN:
         settings.watching.label_selectors[group, version, plural] = keys.MANAGED_SELECTOR
     kube = Kube()
-    queues = {c.kind: WorkQueue(c.kind.lower(), partial(reconcile, c, kube), SETTINGS.workers)
-              for c in _controllers(SETTINGS)}
-    _runtime = Runtime(kube, queues)
+    metrics = metrics_endpoint()
+    queues = {}
+    for c in _controllers(SETTINGS):
+        name = c.kind.lower()  # controller-runtime's controller name: the lowercase kind
+        queues[c.kind] = WorkQueue(name, partial(reconcile, c, kube), SETTINGS.workers,
+                                   observer=metrics.controllers.observer(name, SETTINGS.workers))
+    _runtime = Runtime(kube, queues, metrics)
+    if SETTINGS.metrics_address:
+        try:
+            metrics.serve(SETTINGS.metrics_address)
+        except OSError as error:  # a port taken is not fixed by retrying: stop, and say which
+            raise kopf.PermanentError(f"cannot serve /metrics on {SETTINGS.metrics_address}: {error}") from error
     for queue in queues.values():
         queue.start()
 
@@ -80,6 +92,7 @@ async def stop(**_: Any) -> None:
     if _runtime is None:
         return
     await asyncio.gather(*(queue.stop() for queue in _runtime.queues.values()))
+    _runtime.metrics.stop()
     await _runtime.kube.close()
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api.vocabulary import CommonReason
+from ..controller.queue import TerminalError
 from ..kube.client import Kube, KubeError, NameTaken
 from ..logic.errors import failure_report
 from ..logic.plan import Plan
@@ -61,7 +62,8 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
     except Exception as error:
         await _report(kube, controller, key, observed, error)
         if isinstance(error, InvalidSpec):
-            return None  # nothing changes until the spec does, and that is a watch event
+            # Not retried: nothing changes until the spec does, and that is a watch event.
+            raise TerminalError(str(error)) from error
         raise
 
 
