@@ -3,7 +3,10 @@
 import asyncio
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
+from mlops_operator.controller.queue import TerminalError
+from mlops_operator.handlers.reads import InvalidSpec
 from mlops_operator.handlers.runner import Controller, Observed, reconcile
 from mlops_operator.kube.client import KubeError
 from mlops_operator.resources.meta import Meta
@@ -67,3 +70,19 @@ def test_the_error_report_uses_what_gather_read():
     with pytest.raises(ValueError):
         asyncio.run(reconcile(Controller("Dataset", "mlops.dev/v1alpha1", gather, plan), kube, ("ns", "d")))
     assert "ValueError: a plan bug" in condition(kube.patches[0], "Ready")["message"]
+
+
+def test_a_spec_that_does_not_parse_is_reported_stalled_and_ends_as_a_terminal_error():
+    class Splits(BaseModel):
+        train: float
+
+    with pytest.raises(ValidationError) as parsed:
+        Splits.model_validate({"train": "most"})
+    kube = RecordingKube()
+    with pytest.raises(TerminalError):  # the queue counts it and does not retry it
+        asyncio.run(reconcile(failing(InvalidSpec(parsed.value)), kube, ("ns", "d")))
+    (patch,) = kube.patches
+    ready = condition(patch, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert "spec.train: Input should be a valid number" in ready["message"]
+    assert condition(patch, "Stalled")["status"] == "True"
