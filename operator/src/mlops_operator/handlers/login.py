@@ -4,38 +4,26 @@ one, from the kubeconfig.
 kopf's own service-account login dials https://kubernetes.default.svc, which only cluster DNS
 resolves. In-cluster clients (client-go, lightkube, which the operator's writes use) take the API
 server from KUBERNETES_SERVICE_HOST and _PORT, which the kubelet sets in every container: so does
-this, so that both clients reach the same address, with or without cluster DNS.
+this, through the same lightkube configuration (kube/incluster.py), with or without cluster DNS.
 """
 
-import os
-from pathlib import Path
 from typing import Any
 
 import kopf
 
-SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-
-
-def in_cluster_server(environ: dict[str, str]) -> str | None:
-    host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
-    if not (host and port):
-        return None
-    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+from ..kube.incluster import in_cluster
 
 
 @kopf.on.login()
 def login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
-    server = in_cluster_server(dict(os.environ))
-    token = SERVICE_ACCOUNT / "token"
-    if server is None or not token.exists():
-        return kopf.login_with_kubeconfig(settings=settings, **kwargs)
-    namespace = SERVICE_ACCOUNT / "namespace"
-    ca = SERVICE_ACCOUNT / "ca.crt"
     # Read on every login: kopf logs in again on a 401, after the kubelet rotated the token.
+    connection = in_cluster()
+    if connection is None:
+        return kopf.login_with_kubeconfig(settings=settings, **kwargs)
     return kopf.ConnectionInfo(
-        server=server,
-        ca_path=str(ca) if ca.exists() else None,
-        token=token.read_text().strip() or None,
-        default_namespace=namespace.read_text().strip() if namespace.exists() else None,
+        server=connection.server,
+        ca_path=connection.ca_path,
+        token=connection.token or None,
+        default_namespace=connection.namespace or None,
         trust_env=settings.networking.trust_env,
     )
