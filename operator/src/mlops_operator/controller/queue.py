@@ -11,7 +11,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-from .metrics import QueueObserver, Result
+from prometheus_client import CollectorRegistry
+
+from .metrics import ControllerMetrics, QueueObserver, Result
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,9 @@ class WorkQueue:
         self._tasks: list[asyncio.Task] = []
         self._added_at: dict[Key, float] = {}  # since when a dirty key waits for a worker
         self._started_at: dict[Key, float] = {}  # since when a key is being reconciled
-        self._observer = observer
-        if observer:
-            observer.watch_processing(self._unfinished_seconds, self._longest_running_seconds)
+        # Without an observer of its own (tests), the queue reports into a registry nobody reads.
+        self._observer = observer or ControllerMetrics(CollectorRegistry()).observer(name, workers)
+        self._observer.watch_processing(self._unfinished_seconds, self._longest_running_seconds)
 
     # --- adding -----------------------------------------------------------------------------------
 
@@ -67,8 +69,7 @@ class WorkQueue:
             return
         self._dirty.add(key)
         self._added_at[key] = time.monotonic()
-        if self._observer:
-            self._observer.added(len(self._dirty))
+        self._observer.added(len(self._dirty))
         if key not in self._processing:
             self._queue.append(key)
             self._ready.set()
@@ -78,8 +79,7 @@ class WorkQueue:
         if delay <= 0:
             self.add(key)
             return
-        if self._observer:
-            self._observer.delayed()
+        self._observer.delayed()
         loop = asyncio.get_running_loop()
         due = loop.time() + delay
         pending = self._timers.get(key)
@@ -142,8 +142,7 @@ class WorkQueue:
             self._dirty.discard(key)
             self._processing.add(key)
             started = self._started_at[key] = time.monotonic()
-            if self._observer:
-                self._observer.started(started - self._added_at.pop(key, started), len(self._dirty))
+            self._observer.started(started - self._added_at.pop(key, started), len(self._dirty))
             # This pass decides anew when the key needs another look.
             pending = self._timers.pop(key, None)
             if pending:
@@ -177,5 +176,4 @@ class WorkQueue:
                     self._ready.set()
                 seconds = time.monotonic() - started
                 log.debug("%s %s reconciled in %.3fs", self.name, key, seconds)
-            if self._observer:
-                self._observer.finished(result, seconds, terminal)
+            self._observer.finished(result, seconds, terminal)
