@@ -1,4 +1,4 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests docs helm
+.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests docs helm prometheus
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
@@ -33,7 +33,10 @@ install-manifests:  ## Regenerate manifests/install (kubectl apply -k) from the 
 	$(PY) python hack/install_manifests.py
 
 helm:  ## Build the pinned helm (cached); prints its folder
-	hack/build-tools.sh
+	hack/build-tools.sh helm
+
+prometheus:  ## Build the pinned Prometheus and promtool (cached); prints their folder
+	hack/build-tools.sh prometheus
 
 docs:  ## Regenerate docs/api.md from the API models and the examples
 	$(PY) python -m mlops_operator.api.docgen docs/api.md
