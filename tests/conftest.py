@@ -47,8 +47,16 @@ class Cluster:
 def helm() -> Path:
     """The pinned helm binary, built from its Go module by hack/build-tools.sh (cached: a no-op once
     built; the first build takes minutes)."""
-    out = subprocess.run([str(REPO / "hack" / "build-tools.sh")], check=True, stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run([str(REPO / "hack" / "build-tools.sh"), "helm"], check=True, stdout=subprocess.PIPE, text=True).stdout
     return Path(out.strip().splitlines()[-1]) / "helm"
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    """The pinned promtool, built with Prometheus from its Go module by hack/build-tools.sh (cached)."""
+    out = subprocess.run([str(REPO / "hack" / "build-tools.sh"), "prometheus"], check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    return Path(out.strip().splitlines()[-1]) / "promtool"
 
 
 @pytest.fixture(scope="session")

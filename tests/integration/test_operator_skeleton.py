@@ -3,6 +3,7 @@
 alias), and stops on SIGTERM."""
 
 import json
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -34,13 +35,23 @@ def run_operator(crds, namespace, tmp_path):
         yield runner.start
 
 
-def scrape(port: int) -> dict[tuple[str, str, str], float]:
-    """controller_runtime_* samples of the operator's /metrics: (name, controller, result) -> value."""
+def exposition(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
+        return response.read().decode()
+
+
+def scrape(text: str) -> dict[tuple[str, str, str], float]:
+    """controller_runtime_* samples of the operator's /metrics: (name, controller, result) -> value."""
     return {(s.name, s.labels.get("controller", ""), s.labels.get("result", "")): s.value
             for family in text_string_to_metric_families(text) for s in family.samples
             if s.name.startswith("controller_runtime_")}
+
+
+def objects_by_phase(text: str, namespace: str) -> dict[tuple[str, str], float]:
+    """mlops_objects of one namespace: (kind, phase) -> count."""
+    return {(s.labels["kind"], s.labels["phase"]): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "mlops_objects" and s.labels["namespace"] == namespace}
 
 
 def get(cluster, namespace, kind, name) -> dict:
@@ -61,7 +72,7 @@ def seen_at(cluster, namespace, kind, name, generation):
     return None
 
 
-def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace, run_operator):
+def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace, run_operator, promtool):
     crds.kubectl("apply", "-f", MANIFESTS[0], "-f", MANIFESTS[1], namespace=namespace)
     operator = run_operator()
 
@@ -84,7 +95,8 @@ def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace
     assert second["spec"]["replicas"] == 3
 
     # Its /metrics (loopback unless told otherwise) count those reconciles under controller-runtime's names.
-    samples = scrape(operator.metrics_port)
+    text = exposition(operator.metrics_port)
+    samples = scrape(text)
     def reconciles(controller: str) -> float:
         return sum(samples[("controller_runtime_reconcile_total", controller, result)]
                    for result in ("success", "requeue_after"))
@@ -92,6 +104,12 @@ def test_operator_records_each_kind_and_exits_cleanly_on_sigterm(crds, namespace
     assert reconciles("model") >= 1 and reconciles("deployment") >= 2, samples  # two generations
     for controller in ("dataset", "experiment", "model", "deployment"):
         assert samples[("controller_runtime_max_concurrent_reconciles", controller, "")] == 4
+    # The domain metrics count the objects by the phase their status shows.
+    phases = {(kind.split(".")[0].capitalize(), get(crds, namespace, kind, name)["status"].get("phase", "Unknown"))
+              for kind, name in OBJECTS}
+    assert objects_by_phase(text, namespace) == dict.fromkeys(phases, 1)
+    lint = subprocess.run([str(promtool), "check", "metrics"], input=text, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
     assert operator.terminate() == 0, operator.output()
     assert "Traceback" not in operator.output()

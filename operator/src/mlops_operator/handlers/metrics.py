@@ -1,5 +1,6 @@
 """The operator's /metrics endpoint: controller-runtime's metrics of its work queues
-(controller/metrics.py) and the process' own, on their own address (kopf's liveness endpoint has
+(controller/metrics.py), the domain metrics of the watched objects (controller/inventory.py) and
+the process' own, on their own address (kopf's liveness endpoint has
 8080). Loopback by default; in a pod, the pod's IP."""
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from wsgiref.simple_server import WSGIServer
 import prometheus_client
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
+from ..controller.inventory import Inventory
 from ..controller.metrics import ControllerMetrics
 
 
@@ -15,6 +17,7 @@ from ..controller.metrics import ControllerMetrics
 class MetricsEndpoint:
     registry: CollectorRegistry
     controllers: ControllerMetrics
+    inventory: Inventory
     server: WSGIServer | None = None
 
     def serve(self, address: str) -> None:
@@ -35,4 +38,4 @@ def metrics_endpoint() -> MetricsEndpoint:
     registry = CollectorRegistry(auto_describe=True)
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
-    return MetricsEndpoint(registry, ControllerMetrics(registry))
+    return MetricsEndpoint(registry, ControllerMetrics(registry), Inventory(registry))

@@ -96,9 +96,10 @@ async def stop(**_: Any) -> None:
     await _runtime.kube.close()
 
 
-def _enqueue(kind: str, key: tuple[str, str], event_type: str | None, uid: str | None) -> None:
+def _enqueue(kind: str, key: tuple[str, str], event_type: str | None, uid: str | None, body: dict[str, Any]) -> None:
     runtime = _runtime
     assert runtime is not None, "watch events arrive only after startup"
+    runtime.metrics.inventory.observe(kind, event_type, body)
     queue = runtime.queues[kind]
     if event_type == "DELETED":
         queue.forget(key)
@@ -109,8 +110,9 @@ def _enqueue(kind: str, key: tuple[str, str], event_type: str | None, uid: str |
 
 
 @kopf.on.event(GROUP, VERSION, "datasets")
-async def dataset_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
-    _enqueue("Dataset", (namespace, name), event.get("type"), uid)
+async def dataset_event(event: dict[str, Any], body: dict[str, Any], namespace: str, name: str, uid: str,
+                        **_: Any) -> None:
+    _enqueue("Dataset", (namespace, name), event.get("type"), uid, body)
     for referrer in _runtime.references.referrers((namespace, name)):
         _runtime.queues["Experiment"].add(referrer)
     for referrer in _runtime.model_datasets.referrers((namespace, name)):
@@ -118,23 +120,23 @@ async def dataset_event(event: dict[str, Any], namespace: str, name: str, uid: s
 
 
 @kopf.on.event(GROUP, VERSION, "experiments")
-async def experiment_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
-                           **_: Any) -> None:
+async def experiment_event(event: dict[str, Any], body: dict[str, Any], namespace: str, name: str, uid: str,
+                           spec: dict[str, Any], **_: Any) -> None:
     dataset_name = referred_dataset(event.get("type"), spec)
     _runtime.references.set((namespace, name), (namespace, dataset_name) if dataset_name else None)
-    _enqueue("Experiment", (namespace, name), event.get("type"), uid)
+    _enqueue("Experiment", (namespace, name), event.get("type"), uid, body)
 
 
 @kopf.on.event(GROUP, VERSION, "models")
-async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
-                      **_: Any) -> None:
+async def model_event(event: dict[str, Any], body: dict[str, Any], namespace: str, name: str, uid: str,
+                      spec: dict[str, Any], **_: Any) -> None:
     """A version's change can move any alias of its modelName: every version of it takes a look."""
     key, event_type = (namespace, name), event.get("type")
     dataset_name = validation_dataset(event_type, spec)
     _runtime.model_datasets.set(key, (namespace, dataset_name) if dataset_name else None)
     family = model_family(spec)
     _runtime.families.set(key, None if event_type == "DELETED" or not family else (namespace, family))
-    _enqueue("Model", key, event_type, uid)
+    _enqueue("Model", key, event_type, uid, body)
     for sibling in _runtime.families.referrers((namespace, family)) if family else []:
         _runtime.queues["Model"].add(sibling)
     for subject in model_subjects(name, spec):
@@ -143,11 +145,11 @@ async def model_event(event: dict[str, Any], namespace: str, name: str, uid: str
 
 
 @kopf.on.event(GROUP, VERSION, "deployments")
-async def deployment_event(event: dict[str, Any], namespace: str, name: str, uid: str, spec: dict[str, Any],
-                           **_: Any) -> None:
+async def deployment_event(event: dict[str, Any], body: dict[str, Any], namespace: str, name: str, uid: str,
+                           spec: dict[str, Any], **_: Any) -> None:
     subject = None if event.get("type") == "DELETED" else served_subject(spec.get("modelRef") or {})
     _runtime.served.set((namespace, name), (namespace, subject) if subject else None)
-    _enqueue("Deployment", (namespace, name), event.get("type"), uid)
+    _enqueue("Deployment", (namespace, name), event.get("type"), uid, body)
 
 
 # The server Deployments, Services and autoscalers of Deployments: any change is their owner's business.

@@ -1,0 +1,75 @@
+"""The domain metrics: the watched objects' facts (logic/observed.py), kept as the watch events
+deliver them and turned into gauges when Prometheus scrapes, plus counters of the transitions seen
+between two events. No reads of its own: the numbers are as fresh as the watches.
+
+Scrapes run on the metrics server's thread, events on the event loop: a lock keeps the map whole.
+"""
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..logic import observed
+from ..logic.observed import Facts
+
+Key = tuple[str, str, str]  # (kind, namespace, name)
+
+GAUGES = {  # name: (help, labels)
+    observed.OBJECTS: ("Objects of a kind by namespace and status.phase (Unknown before the first status)",
+                       ("kind", "namespace", "phase")),
+    observed.TRIALS: ("Trials of an Experiment's current run by state", ("namespace", "experiment", "state")),
+    observed.BEST_OBJECTIVE: ("The objective value of the current run's best trial",
+                              ("namespace", "experiment", "metric", "goal")),
+    observed.EVALUATION_METRIC: ("A Model version's evaluation metric (status.validation.metrics)",
+                                 ("namespace", "model", "version", "metric")),
+    observed.ALIAS_AGE: ("Seconds since the version took the alias (status.promotedAt)",
+                         ("namespace", "model", "alias", "version")),
+    observed.CANARY_WEIGHT: ("Share of traffic the canary serves, 0 to 1 (0 when no canary runs)",
+                             ("namespace", "deployment")),
+    observed.CANARY_STEP: ("The canary's step, from 1 (0 when no canary runs)", ("namespace", "deployment")),
+}
+COUNTERS = {
+    observed.TRIALS_FINISHED: ("Trials that finished, by result", ("namespace", "experiment", "result")),
+    observed.GATE_DECISIONS: ("Gate decisions on Model versions, by result", ("namespace", "model", "result")),
+    observed.ROLLBACKS: ("Rollouts given up because a canary check failed", ("namespace", "deployment")),
+}
+
+
+class Inventory(Collector):
+    def __init__(self, registry: CollectorRegistry):
+        self._facts: dict[Key, Facts] = {}
+        self._lock = threading.Lock()
+        self._counters = {name: Counter(name, help_, labels, registry=registry)
+                          for name, (help_, labels) in COUNTERS.items()}
+        registry.register(self)
+
+    def observe(self, kind: str, event_type: str | None, body: dict) -> None:
+        """One watch event of one of the four kinds."""
+        after = observed.facts_of(kind, body)
+        key = (kind, after.namespace, after.name)
+        with self._lock:
+            if event_type == "DELETED":
+                self._facts.pop(key, None)
+                return
+            before = self._facts.get(key)
+            self._facts[key] = after
+        for step in observed.transitions(before, after):
+            self._counters[step.metric].labels(**dict(step.labels)).inc(step.value)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        for name, (help_, labels) in GAUGES.items():
+            yield GaugeMetricFamily(name, help_, labels=labels)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            objects = list(self._facts.values())
+        families = {name: GaugeMetricFamily(name, help_, labels=labels) for name, (help_, labels) in GAUGES.items()}
+        for sample in observed.samples(objects, datetime.now(UTC)):
+            values = dict(sample.labels)
+            family = families[sample.metric]
+            family.add_metric([values[label] for label in GAUGES[sample.metric][1]], sample.value)
+        yield from families.values()
