@@ -344,13 +344,16 @@ async def test_a_model_that_fails_on_the_columns_it_gets_is_a_500_with_its_messa
 
 
 @asynchronous
-async def test_metrics_count_outcomes_latency_and_drift_by_input(artifacts):
+async def test_metrics_count_outcomes_latency_and_drift_by_input(artifacts, promtool):
     async with serving(config(artifacts / "people.joblib", signature=SIGNATURE)) as (_, client):
         drifted = people(age=column("age", [30.0, 120.0], "FP64"), visits=column("visits", [-1, 2], "INT64"),
                          city=column("city", ["Oslo", "Paris"], "BYTES"))
         for request in (people(), drifted, drifted, people(member=column("member", ["yes", "no"], "BYTES"))):
             await client.post(f"/v2/models/{NAME}/infer", json=request)
         found = await metrics(client)
+        exposition = await (await client.get("/metrics")).read()
+    lint = subprocess.run([str(promtool), "check", "metrics"], input=exposition, capture_output=True)
+    assert lint.returncode == 0, lint.stdout.decode() + lint.stderr.decode()
     assert found["mlops_server_requests_total"] == {("success",): 3, ("bad_request",): 1, ("error",): 0}
     assert found["mlops_server_request_duration_seconds_count"] == {(): 4}
     assert found["mlops_server_request_duration_seconds_sum"][()] > 0
