@@ -39,6 +39,12 @@ def test_pods_belong_to_the_full_model_name_through_their_server_and_orphans_to_
     ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1, {"c": 2, "d": 3}]}}, False),
     ({"a": [1, 2]}, {"a": [1, 2, 3]}, True),  # a list must match item by item
     ({"a": 1}, None, True),  # a child that does not exist
+    # Resource quantities as the API server rewrites them are the same; another value is not.
+    ({"resources": {"limits": {"memory": "1024Mi", "cpu": 0.5}}},
+     {"resources": {"limits": {"memory": "1Gi", "cpu": "500m"}}}, False),
+    ({"resources": {"requests": {"memory": "1024Mi"}}}, {"resources": {"requests": {"memory": "1G"}}}, True),
+    ({"resources": {"requests": {"memory": "1Gi"}}}, {"resources": {}}, True),
+    ({"env": [{"name": "N", "value": "1024Mi"}]}, {"env": [{"name": "N", "value": "1Gi"}]}, True),  # not a quantity
 ])
 def test_differs(desired, observed, expected):
     assert differs(desired, observed) is expected

@@ -6,17 +6,30 @@ from typing import Any
 
 from ... import labels
 from ...resources.meta import controller_uid
+from ...resources.quantities import same_quantity
+
+
+QUANTITY_MAPS = frozenset({"limits", "requests"})  # a container's resources: the API server rewrites their values
 
 
 def differs(desired: Any, observed: Any) -> bool:
     """Whether observed lacks something desired sets. Fields the API server defaults (and so
-    holds beyond the desired ones) are not differences; a list must match item by item."""
+    holds beyond the desired ones) are not differences, nor are resource quantities it wrote in
+    canonical form ("1024Mi" as "1Gi"); a list must match item by item."""
     if isinstance(desired, dict):
-        return not isinstance(observed, dict) or any(differs(v, observed.get(k)) for k, v in desired.items())
+        return not isinstance(observed, dict) or any(
+            _quantities_differ(v, observed.get(k)) if k in QUANTITY_MAPS else differs(v, observed.get(k))
+            for k, v in desired.items())
     if isinstance(desired, list):
         return (not isinstance(observed, list) or len(desired) != len(observed)
                 or any(differs(d, o) for d, o in zip(desired, observed, strict=True)))
     return desired != observed
+
+
+def _quantities_differ(desired: Any, observed: Any) -> bool:
+    if not isinstance(desired, dict) or not isinstance(observed, dict):
+        return differs(desired, observed)
+    return any(not same_quantity(v, observed.get(k)) and differs(v, observed.get(k)) for k, v in desired.items())
 
 
 @dataclass(frozen=True)
