@@ -1,4 +1,4 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests docs helm prometheus
+.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests alerts docs helm prometheus
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
@@ -14,7 +14,7 @@ test:  ## Everything: verify, then installs, builds the control plane, starts an
 unit:  ## Pure logic only: no cluster, no control-plane build
 	$(PY) python -m pytest tests/unit
 
-verify:  ## CRD, RBAC, API docs and manifests/install drift, ruff, the import-layer contract, helm lint and template (no cluster needed)
+verify:  ## CRD, RBAC, API docs, alert rules and manifests/install drift, ruff, the import-layer contract, helm lint and template, promtool (no cluster needed)
 	$(PY) hack/verify.sh
 
 cluster-up:  ## A local cluster for the shell (then: eval the output of python3 hack/localcluster.py env)
@@ -31,6 +31,9 @@ rbac:  ## Regenerate the chart's RBAC rules from the operator's resource table
 
 install-manifests:  ## Regenerate manifests/install (kubectl apply -k) from the chart's defaults
 	$(PY) python hack/install_manifests.py
+
+alerts:  ## Regenerate the chart's files/alerts.yaml from files/alerts.yaml.in and values.yaml's defaults
+	$(PY) python hack/alerts.py
 
 helm:  ## Build the pinned helm (cached); prints its folder
 	hack/build-tools.sh helm
