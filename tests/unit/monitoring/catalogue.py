@@ -66,7 +66,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)\s*(?:\{([^}]*)\})?")
 _MATCHER = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
-_RANGE = re.compile(r"\[[^\]]*\]")
+_RANGE = re.compile(r"\[[^\]]*\]|\boffset\s+-?\w+")  # a range, or an offset's duration
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b")
 # PromQL's words: what is neither a metric nor a label.
 _WORDS = {
