@@ -45,6 +45,9 @@ class Inventory(Collector):
         self._lock = threading.Lock()
         self._counters = {name: Counter(name, help_, labels, registry=registry)
                           for name, (help_, labels) in COUNTERS.items()}
+        # How many live objects hold each counter series (a Model's are shared by its versions):
+        # a series goes when its last object does, so deleted objects leave no series behind.
+        self._holders: dict[tuple[str, observed.Labels], int] = {}
         registry.register(self)
 
     def observe(self, kind: str, event_type: str | None, body: dict) -> None:
@@ -52,13 +55,28 @@ class Inventory(Collector):
         after = observed.facts_of(kind, body)
         key = (kind, after.namespace, after.name)
         with self._lock:
-            if event_type == "DELETED":
-                self._facts.pop(key, None)
-                return
-            before = self._facts.get(key)
-            self._facts[key] = after
-        for step in observed.transitions(before, after):
-            self._counters[step.metric].labels(**dict(step.labels)).inc(step.value)
+            before = self._facts.pop(key, None)
+            if event_type != "DELETED":
+                self._facts[key] = after
+        self._hold(observed.counter_series(before) if before else [],
+                   observed.counter_series(after) if event_type != "DELETED" else [])
+        if event_type != "DELETED":
+            for step in observed.transitions(before, after):
+                self._counters[step.metric].labels(**dict(step.labels)).inc(step.value)
+
+    def _hold(self, released: list, held: list) -> None:
+        for metric, labels in held:
+            count = self._holders.get((metric, labels), 0)
+            if count == 0:
+                self._counters[metric].labels(**dict(labels))  # exposed at 0 from now on
+            self._holders[metric, labels] = count + 1
+        for metric, labels in released:
+            count = self._holders.pop((metric, labels)) - 1
+            if count:
+                self._holders[metric, labels] = count
+            else:
+                values = dict(labels)
+                self._counters[metric].remove(*(values[name] for name in COUNTERS[metric][1]))
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         for name, (help_, labels) in GAUGES.items():

@@ -142,6 +142,21 @@ def _own_samples(facts: Facts, now: datetime) -> list[Sample]:
     return []
 
 
+def counter_series(facts: Facts) -> list[tuple[str, Labels]]:
+    """The counter series an object has from its first sighting, at 0 until something happens (a
+    series that appears at its first increment hides that increment from rate() and increase())."""
+    namespace = ("namespace", facts.namespace)
+    if facts.kind == "Experiment":
+        return [(TRIALS_FINISHED, (namespace, ("experiment", facts.name), ("result", result)))
+                for result in ("succeeded", "failed")]
+    if facts.kind == "Model" and facts.model:
+        return [(GATE_DECISIONS, (namespace, ("model", facts.model), ("result", result)))
+                for result in (PASSED, FAILED, OVERRIDDEN)]
+    if facts.kind == "Deployment":
+        return [(ROLLBACKS, (namespace, ("deployment", facts.name)))]
+    return []
+
+
 def transitions(before: Facts | None, after: Facts) -> list[Sample]:
     """What happened between two sightings of an object, as counter increments. The first sighting
     counts nothing: what an earlier process saw was counted there (a restart starts counters at 0,
