@@ -22,3 +22,8 @@ JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"  # set by the Job cont
 DEPLOYMENT = f"{GROUP}/deployment"
 # On a server Deployment: the full name of the Model it serves (label values may be shortened).
 MODEL_ANNOTATION = f"{GROUP}/model"
+# The annotations of the community's `kubernetes-pods` scrape job (Prometheus' example
+# configuration, the prometheus-community chart): which pods to scrape, on which port and path.
+PROMETHEUS_SCRAPE = "prometheus.io/scrape"
+PROMETHEUS_PORT = "prometheus.io/port"
+PROMETHEUS_PATH = "prometheus.io/path"

@@ -19,7 +19,7 @@ from .pods import container, pod_template
 
 SERVER_COMMAND = ["python3", "-m", "mlops_operator.runtime.serve"]
 DATATYPES = {"integer": "INT64", "float": "FP64", "string": "BYTES", "boolean": "BOOL", "datetime": "BYTES"}
-READY_PATH, LIVE_PATH = "/v2/health/ready", "/v2/health/live"
+READY_PATH, LIVE_PATH, METRICS_PATH = "/v2/health/ready", "/v2/health/live", "/metrics"
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,19 @@ def _server_container(spec: DeploymentSpec, served: Served, signature: str | Non
     return built
 
 
+def scrape_annotations(port: int) -> dict[str, str]:
+    """What Prometheus' common `kubernetes-pods` job looks for: a server's /metrics is on its http port."""
+    return {labels.PROMETHEUS_SCRAPE: "true", labels.PROMETHEUS_PORT: str(port), labels.PROMETHEUS_PATH: METRICS_PATH}
+
+
 def server_deployment(owner: Meta, spec: DeploymentSpec, served: Served, signature: str | None,
                       replicas: int | None) -> dict[str, Any]:
     """replicas None: an autoscaler owns the count, so the operator leaves the field to it."""
     pod_labels = server_labels(owner, served.name)
     template = pod_template(_server_container(spec, served, signature), spec.pod, pod_labels)
+    # The user's pod annotations win: `prometheus.io/scrape: "false"` opts out of being scraped.
+    template["metadata"]["annotations"] = {**scrape_annotations(spec.server.port),
+                                           **template["metadata"].get("annotations", {})}
     template["spec"]["restartPolicy"] = "Always"
     template["spec"]["terminationGracePeriodSeconds"] = spec.server.drain_seconds + 10
     metadata = _metadata(owner, server_name(owner.name, served.name), {labels.MODEL: label_value(served.name)})
