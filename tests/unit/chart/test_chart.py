@@ -183,6 +183,20 @@ def test_the_metrics_service_selects_the_operator_pod_and_its_metrics_port(helm)
         helm, "--set", "metrics.service.enabled=false")
 
 
+def test_the_operators_pod_asks_prometheus_to_scrape_its_metrics_port(helm):
+    def annotations(*args: str) -> dict[str, str]:
+        deployment = render(helm, *args)[("Deployment", "mlops-operator", "mlops-system")]
+        return deployment["spec"]["template"]["metadata"]["annotations"]
+
+    assert annotations() == {"prometheus.io/scrape": "true", "prometheus.io/port": "8383",
+                             "prometheus.io/path": "/metrics"}
+    assert annotations("--set", "operator.metricsPort=9441")["prometheus.io/port"] == "9441"
+    # podAnnotations add to them and replace them: scraping can be turned off.
+    assert annotations("--set", "podAnnotations.team=ml", "--set-string",
+                       "podAnnotations.prometheus\\.io/scrape=false") == {
+        "prometheus.io/scrape": "false", "prometheus.io/port": "8383", "prometheus.io/path": "/metrics", "team": "ml"}
+
+
 def test_the_operators_pod_passes_pod_security_restricted(helm):
     """The restricted profile's checks (pod-security-admission, v1.36) on the rendered pod."""
     pod = render(helm)[("Deployment", "mlops-operator", "mlops-system")]["spec"]["template"]["spec"]
