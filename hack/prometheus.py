@@ -41,6 +41,7 @@ from cluster.state import DEFAULT_STATE_DIR, HACK, ClusterState
 PORT = 9090  # free in the control plane's namespace: its other listeners are on its loopback or at 6443
 INTERVAL = "2s"
 JOB = "kubernetes-pods"
+CHART_RULES = HACK.parent / "charts" / "mlops-operator" / "files" / "alerts.yaml"  # loaded when it exists
 # The cluster's own addresses: never through a proxy the environment may name.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -168,6 +169,10 @@ class LocalPrometheus:
         """The active targets, with their labels, discoveredLabels, health and lastError."""
         return self._api("targets", state="active")["activeTargets"]
 
+    def rules(self) -> list[dict]:
+        """Every loaded rule, with its group's file, its health and lastError."""
+        return [{**rule, "file": group["file"]} for group in self._api("rules")["groups"] for rule in group["rules"]]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("expr", nargs="?", help="the PromQL of `query`")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                         help=f"the local cluster's state dir (default {DEFAULT_STATE_DIR})")
-    parser.add_argument("--rules", type=Path, help="a rules file to load (rule_files)")
+    parser.add_argument("--rules", type=Path, default=CHART_RULES if CHART_RULES.exists() else None,
+                        help="a rules file to load (default: the chart's alert rules, when they exist)")
     args = parser.parse_args(argv)
     prometheus = LocalPrometheus(args.state_dir)
     try:
