@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO / "tests"))  # support.py
 sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and kstatus
 
 import localcluster  # noqa: E402
+from prometheus import CHART_RULES, LocalPrometheus  # noqa: E402
 from support import wait_for  # noqa: E402
 
 
@@ -29,6 +30,7 @@ class Cluster:
     kubeconfig: str
     kubectl_path: str
     local: bool
+    state_dir: Path | None = None  # the local cluster's (hack/localcluster.py)
 
     @property
     def env(self) -> dict[str, str]:
@@ -84,9 +86,27 @@ def cluster(tmp_path_factory):
     local = localcluster.LocalCluster(tmp_path_factory.mktemp("cluster"))
     state = local.start()
     try:
-        yield Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True)
+        yield Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True, state_dir=local.state_dir)
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(cluster):
+    """A real Prometheus scraping the session's local cluster (hack/prometheus.py: built from its Go
+    module on first use, run in the control plane's network namespace, finding the pods annotated
+    prometheus.io/scrape through its Kubernetes discovery, scraping every 2s), with the chart's
+    alert rules when they exist. Started by the first test that asks for it, stopped before the
+    cluster. `.address` is its URL from the host and from pods; `.query(expr)` and `.targets()`
+    read its HTTP API."""
+    if not cluster.local:
+        pytest.skip("USE_EXISTING_CLUSTER: the tests run a Prometheus only inside the local cluster's network")
+    server = LocalPrometheus(cluster.state_dir)
+    server.start(rules=CHART_RULES if CHART_RULES.exists() else None)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
