@@ -26,6 +26,7 @@ from cluster.launch import LocalCluster, build_binaries, claim_pod_network
 from cluster.processes import alive as _alive
 from cluster.processes import node_processes, stop_process_group
 from cluster.state import CACHE, DEFAULT_STATE_DIR, HACK, NODE_NAME, ClusterState, Component
+from prometheus import LocalPrometheus
 
 __all__ = ["CACHE", "DEFAULT_STATE_DIR", "HACK", "NODE_NAME", "ClusterState", "Component", "LocalCluster",
            "_alive", "build_binaries", "claim_pod_network", "main", "node_processes", "stop_process_group"]
@@ -52,6 +53,7 @@ def _run(cluster: LocalCluster, command: str) -> int:
         cluster.start()
         print(f"export KUBECONFIG={shlex.quote(cluster.env()['KUBECONFIG'])}  # kubectl is in {cluster.state.bin_dir}")
     elif command == "down":
+        LocalPrometheus(cluster.state_dir).stop()  # hack/prometheus.py's, if one runs in the cluster's network
         cluster.stop()
     else:
         for key, value in cluster.env().items():
