@@ -4,15 +4,16 @@ own Kubernetes service discovery against the cluster's API server.
 
     python3 hack/prometheus.py start [--rules FILE]   # build if needed, start, wait for /-/ready
     python3 hack/prometheus.py query 'up'             # the answer's data.result, as JSON
-    python3 hack/prometheus.py stop                   # before `make cluster-down`
+    python3 hack/prometheus.py stop                   # (`localcluster.py down` stops it as well)
 
 It runs in the control plane's network namespace, beside the API server, and listens on that
 namespace's address on the bridge, http://10.244.K.254:9090: the host reaches it there (as it
 reaches the API server), and so do pods (the in-cluster operator's canary analysis). From there it
 reaches the API server and every pod's address. One job, `kubernetes-pods`, as the community's
-common configuration has it: pods annotated `prometheus.io/scrape: "true"`, on the port and path of
-their `prometheus.io/port` and `prometheus.io/path` annotations, with target labels `namespace` and
-`pod`. Scrapes and rule evaluations every 2s, so that tests wait seconds, not minutes.
+common configuration has it (the prometheus-community chart's): pods annotated
+`prometheus.io/scrape: "true"`, on the port and path of their `prometheus.io/port` and
+`prometheus.io/path` annotations, with target labels `namespace` and `pod`, honouring the scraped
+labels. Scrapes and rule evaluations every 2s, so that tests wait seconds, not minutes.
 
 The binaries come from `hack/build-tools.sh prometheus` (Prometheus built from its Go module with
 Kubernetes discovery; Debian's has none). Its files are under the cluster's state dir: the config
@@ -63,6 +64,9 @@ def config(api_server: str, pki: Path, rules: Path | None) -> dict:
         "rule_files": [str(rules)] if rules else [],
         "scrape_configs": [{
             "job_name": JOB,
+            # The operator's pipeline metrics carry the `namespace` of the object they describe: kept,
+            # not renamed exported_namespace in favour of the pod's.
+            "honor_labels": True,
             "kubernetes_sd_configs": [{
                 "role": "pod", "api_server": api_server,
                 "tls_config": {"ca_file": str(pki / "ca.crt"), "cert_file": str(pki / "admin.crt"),
@@ -71,13 +75,15 @@ def config(api_server: str, pki: Path, rules: Path | None) -> dict:
             "relabel_configs": [
                 {"source_labels": [annotation("scrape")], "regex": "true", "action": "keep"},
                 # Pods that ended or have not started have nothing to scrape.
-                {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Pending|Succeeded|Failed",
+                {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Pending|Succeeded|Failed|Completed",
                  "action": "drop"},
                 {"source_labels": [annotation("path")], "regex": "(.+)", "target_label": "__metrics_path__"},
                 {"source_labels": ["__address__", annotation("port")], "regex": r"([^:]+)(?::\d+)?;(\d+)",
                  "replacement": "$1:$2", "target_label": "__address__"},
                 {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
                 {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                # Unlike the community's job, no labelmap of the pod's labels: the operator's carry
+                # owner UIDs, a new series set per object for no query's sake.
             ],
         }],
     }
