@@ -97,8 +97,8 @@ def prometheus(cluster):
     module on first use, run in the control plane's network namespace, finding the pods annotated
     prometheus.io/scrape through its Kubernetes discovery, scraping every 2s), with the chart's
     alert rules when they exist. Started by the first test that asks for it, stopped before the
-    cluster. `.address` is its URL from the host and from pods; `.query(expr)` and `.targets()`
-    read its HTTP API."""
+    cluster. `.address` is its URL from the host and from pods; `.query(expr)`, `.targets()` and
+    `.rules()` read its HTTP API."""
     if not cluster.local:
         pytest.skip("USE_EXISTING_CLUSTER: the tests run a Prometheus only inside the local cluster's network")
     server = LocalPrometheus(cluster.state_dir)
