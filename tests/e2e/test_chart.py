@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import apply, condition, status, write_csv
 from support import get_json, wait_for
@@ -26,6 +25,7 @@ CHART = REPO / "charts" / "mlops-operator"
 EXAMPLES = REPO / "manifests" / "examples"
 RELEASE = "mlops-operator"  # the chart's name: its objects are called this, not "<release>-mlops-operator"
 INSTALL_SECONDS = 240
+SCRAPE_SECONDS = 30  # a few 2 s scrape intervals and the discovery of a new pod
 PIPELINE_SECONDS = 900
 
 
@@ -86,7 +86,7 @@ def token_kubectl(cluster, namespace: str, service_account: str):
 
 
 def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(cluster, crds, namespace, release,
-                                                                             tmp_path):
+                                                                             prometheus, tmp_path):
     # The CRDs are the session's (kubectl-applied); the chart's defaults otherwise: every namespace.
     release("--set", "crds.enabled=false")
     pod = operator_pod(cluster, namespace)
@@ -111,18 +111,49 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
     answer = subprocess.run([sys.executable, str(REPO / "hack" / "predict.py"), f"http://{service_ip}:8080",
                              "breast-cancer", str(data), "3"], capture_output=True, text=True, timeout=60)
     assert answer.returncode == 0, answer.stderr
-    # Its metrics, through the chart's metrics Service as Prometheus would scrape them: every
-    # controller reconciled, under controller-runtime's names.
+    # Its metrics Service answers (what a ServiceMonitor scrapes); Prometheus scrapes the pod itself.
     metrics_ip = get_json(cluster, namespace, "service", f"{RELEASE}-metrics")["spec"]["clusterIP"]
     with urllib.request.urlopen(f"http://{metrics_ip}:8383/metrics", timeout=10) as response:
-        scraped = response.read().decode()
-    reconciles = {(s.labels["controller"], s.labels["result"]): s.value
-                  for family in text_string_to_metric_families(scraped) for s in family.samples
-                  if s.name == "controller_runtime_reconcile_total"}
-    for controller in ("dataset", "experiment", "model", "deployment"):
-        assert reconciles[controller, "success"] + reconciles[controller, "requeue_after"] > 0, reconciles
+        assert b"controller_runtime_reconcile_total" in response.read()
+    the_metrics_tell_the_pipeline(cluster, namespace, prometheus, operator_pod(cluster, namespace), model)
         # The operator never restarted: it had every permission it needed from the start.
     assert operator_pod(cluster, namespace)["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+def numbers(prometheus, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """An instant query's series, keyed by their labels."""
+    return {tuple(sorted(s["metric"].items())): float(s["value"][1]) for s in prometheus.query(expr)}
+
+
+def the_metrics_tell_the_pipeline(cluster, namespace, prometheus, pod: dict, model: str) -> None:
+    """What Prometheus, scraping the operator's and the server's pods, says of the pipeline, as a
+    dashboard asks it: every controller reconciled (controller-runtime's standard query), each kind
+    by phase, the sweep's best objective, the version's scores and gate decision, the champion's
+    age, and the served requests by model and version."""
+    ns, pod_name = f'namespace="{namespace}"', pod["metadata"]["name"]
+    reconciles = f'sum by (controller) (rate(controller_runtime_reconcile_total{{pod="{pod_name}"}}[1m]))'
+    wait_for(lambda: {dict(k)["controller"] for k in numbers(prometheus, reconciles)}
+             == {"dataset", "experiment", "model", "deployment"}, SCRAPE_SECONDS,
+             f"reconcile rates of the four controllers: {reconciles}")
+    phases = {(("kind", "Dataset"), ("phase", "Ready")): 1.0, (("kind", "Experiment"), ("phase", "Succeeded")): 1.0,
+              (("kind", "Model"), ("phase", "Promoted")): 1.0, (("kind", "Deployment"), ("phase", "Serving")): 1.0}
+    objects = f"sum by (kind, phase) (mlops_objects{{{ns}}})"
+    wait_for(lambda: numbers(prometheus, objects) == phases, SCRAPE_SECONDS, f"the objects by phase: {objects}")
+    experiment = status(cluster, namespace, "experiment", "breast-cancer-forest")
+    best = numbers(prometheus, f'mlops_experiment_best_objective{{{ns},experiment="breast-cancer-forest"}}')
+    assert [(dict(k)["metric"], v) for k, v in best.items()] == [("roc_auc", experiment["bestTrial"]["objectiveValue"])]
+    trials = numbers(prometheus, f'sum(mlops_experiment_trials_finished_total{{{ns},result="succeeded"}})')
+    assert list(trials.values()) == [experiment["trials"]["succeeded"]]
+    version = status(cluster, namespace, "model", model)
+    scores = numbers(prometheus, f'mlops_model_evaluation_metric{{{ns},model="breast-cancer",version="1"}}')
+    assert {dict(k)["metric"]: v for k, v in scores.items()} == version["validation"]["metrics"]
+    decisions = numbers(prometheus, f"sum by (result) (mlops_model_gate_decisions_total{{{ns}}})")
+    assert {dict(k)["result"]: v for k, v in decisions.items()} == {"passed": 1.0, "failed": 0.0, "overridden": 0.0}
+    age = numbers(prometheus, f'mlops_model_alias_age_seconds{{{ns},model="breast-cancer",alias="champion"}}')
+    assert [dict(k)["version"] for k in age] == ["1"] and 0 <= next(iter(age.values())) < PIPELINE_SECONDS
+    served = f'sum by (model, version) (mlops_server_requests_total{{{ns},outcome="success"}})'
+    wait_for(lambda: numbers(prometheus, served).get((("model", "breast-cancer"), ("version", "1")), 0) > 0,
+             SCRAPE_SECONDS, f"the served predictions: {served}")
 
 
 def promoted(cluster, namespace, model: str) -> bool:

@@ -245,7 +245,6 @@ def test_the_charts_operator_pod_is_scraped_and_pods_reach_prometheus(cluster, c
         helm_run(helm, cluster, "uninstall", "mlops-operator", "--namespace", namespace, "--wait")
 
 
-@pytest.mark.skipif(not CHART_RULES.exists(), reason="no alert rules in the chart yet (charts/mlops-operator/files)")
 def test_the_charts_alert_rules_load_and_evaluate_without_errors(prometheus):
     # The fixture loads them: Prometheus would not have started on a file it cannot parse.
     rules = wait_for(lambda: (rules := prometheus.rules()) and all(r["health"] != "unknown" for r in rules)
