@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, dataset, events, status, write_csv
+from pipeline import apply, condition, dataset, events, experiment, script_trainer, status, write_csv
 from prometheus import CHART_RULES
 from support import get_json, wait_for
 
@@ -223,7 +223,18 @@ def terminated(cluster, namespace, pod: str) -> dict | None:
         "state", {}).get("terminated")
 
 
-def test_the_charts_operator_pod_is_scraped_and_pods_reach_prometheus(cluster, crds, namespace, helm, prometheus):
+# A trainer that reports without importing anything heavy (so a hundred trials are cheap); every
+# tenth value fails.
+QUICK_TRAINER = ("import json, os; x = float(os.environ['PARAM_X']); assert x % 10, 'a failing value'; "
+                 "open('/dev/termination-log', 'w').write(json.dumps({'metrics': {'score': x}}))")
+
+
+def series_per_metric(prometheus, namespace: str) -> dict:
+    return numbers(prometheus, f'count by (__name__) ({{namespace="{namespace}",__name__=~"mlops_.+"}})')
+
+
+def test_the_charts_operator_pod_is_scraped_its_series_stay_flat_over_a_hundred_trials_and_pods_reach_prometheus(
+        cluster, crds, namespace, helm, prometheus, tmp_path):
     helm_run(helm, cluster, "install", "mlops-operator", str(CHART), "--namespace", namespace, "--wait",
              "--timeout", "240s", "--set", "crds.enabled=false", "--set", f"rbac.namespaces={{{namespace}}}")
     try:
@@ -237,6 +248,19 @@ def test_the_charts_operator_pod_is_scraped_and_pods_reach_prometheus(cluster, c
         # port by the annotation: one scrape, one `up`.
         up = f'up{{namespace="{namespace}"}}'
         assert list(numbers(prometheus, up).values()) == [1.0]
+
+        # A hundred trials add no series: the first finished trial's set is the last one's.
+        apply(cluster, namespace, dataset("numbers", write_csv(tmp_path / "data.csv")))
+        apply(cluster, namespace, experiment("hundred", "numbers", script_trainer(QUICK_TRAINER),
+                                             values=range(1, 101), parallelism=20))
+        finished = f'mlops_experiment_trials_finished_total{{namespace="{namespace}",experiment="hundred"}}'
+        best = f'mlops_experiment_best_objective{{namespace="{namespace}",experiment="hundred"}}'
+        wait_for(lambda: numbers(prometheus, best), 120, "the first trial seen succeeded")
+        first = series_per_metric(prometheus, namespace)
+        wait_for(lambda: {dict(k)["result"]: v for k, v in numbers(prometheus, finished).items()}
+                 == {"succeeded": 90, "failed": 10}, 300, "Prometheus to count the hundred trials finished")
+        assert series_per_metric(prometheus, namespace) == first
+        assert first[(("__name__", "mlops_experiment_trials"),)] == 4  # one per state, not per trial
 
         apply(cluster, namespace, asking_prometheus(prometheus.address, f'up{{pod="{pod}"}}'))
         ended = wait_for(lambda: terminated(cluster, namespace, "ask-prometheus"), 60, "the asking pod to end")
