@@ -6,10 +6,6 @@ and pods reach Prometheus as the in-cluster operator does; the chart's alert rul
 
 import json
 import subprocess
-import threading
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import fsspec
@@ -21,6 +17,8 @@ from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
 from pipeline import apply, condition, dataset, events, experiment, script_trainer, status, write_csv
 from prometheus import CHART_RULES
+import predictions
+from predictions import Answer, Traffic
 from support import get_json, wait_for
 
 # The first use of the `prometheus` fixture may build Prometheus from its Go module (minutes, once).
@@ -62,41 +60,10 @@ def deployment(replicas: int, analysis: dict | None = None, pause: str = "1h") -
                                              "progressDeadlineSeconds": 90}}}}
 
 
-def infer(address: str, radii: list[float]) -> tuple[int, str]:
-    """One prediction through the Service: (HTTP status, the answering version or the error)."""
-    body = {"inputs": [{"name": FEATURE, "shape": [len(radii)], "datatype": "FP64", "data": radii}]}
-    request = urllib.request.Request(f"http://{address}/v2/models/cancer/infer", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.load(response)["model_version"]
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-    except OSError as error:
-        return 0, f"{type(error).__name__}: {error}"
-
-
-@dataclass
-class Traffic:
-    """A steady stream of predictions in a thread; `radii` can change on the way."""
-
-    address: str
-    radii: list[float]
-    answers: list[tuple[int, str]] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self):
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop.wait(0.1):
-            self.answers.append(infer(self.address, self.radii))
-
-    def finish(self) -> list[tuple[int, str]]:
-        self.stop.set()
-        self.thread.join(30)
-        return self.answers
+def infer(address: str, radii: list[float]) -> Answer:
+    """One prediction through the Service."""
+    return predictions.infer(address, "cancer", [{"name": FEATURE, "shape": [len(radii)], "datatype": "FP64",
+                                                     "data": radii}])
 
 
 def serving(cluster, namespace, model: str) -> dict | None:
@@ -160,7 +127,8 @@ def test_a_canary_whose_servers_see_inputs_outside_the_training_data_is_rolled_b
     operator.start()
     # The control: usual inputs, the query answers 0, within its max: v2 rolls out after its step's pause.
     address = start_serving(cluster, namespace, tmp_path, replicas=2, analysis=analysis("2"), pause="5s")
-    traffic = Traffic(address, USUAL)
+    radii = list(USUAL)  # what the stream sends; changed on the way
+    traffic = Traffic(lambda: infer(address, radii), interval=0.1)
     apply(cluster, namespace, version("v2", "2", saved(tmp_path, "v2")))
     wait_for(lambda: serving(cluster, namespace, "v2"), 120, "v2 rolled out under its query's max")
     assert numbers(prometheus, violations_of(namespace, "2")) == {(): 0.0}
@@ -172,7 +140,7 @@ def test_a_canary_whose_servers_see_inputs_outside_the_training_data_is_rolled_b
     cluster.kubectl("patch", "mldeploy", "cancer", "--type=merge", "-p",
                     json.dumps({"spec": {"strategy": {"canary": long_step}}}), namespace=namespace)
     apply(cluster, namespace, version("v3", "3", saved(tmp_path, "v3")))
-    traffic.radii = DRIFTED
+    radii[:] = DRIFTED
 
     def rolled_back() -> dict | None:
         current = status(cluster, namespace, "mldeploy", "cancer")

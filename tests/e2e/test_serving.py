@@ -2,11 +2,6 @@
 canary rollouts through every step under a steady stream of requests to the ClusterIP, rollbacks
 of a version that answers with errors or cannot load, and an operator killed mid-rollout."""
 
-import json
-import threading
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import fsspec
@@ -19,6 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
 from pipeline import apply, condition, events, status
+import predictions
+from predictions import Answer, Traffic
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
@@ -51,46 +48,13 @@ def deployment(steps: list[dict], **spec) -> dict:
                                              "progressDeadlineSeconds": 90}}, **spec}}
 
 
-def infer(address: str) -> tuple[int, str]:
-    """One prediction request through the Service: (HTTP status, the answering version or the error)."""
-    body = {"inputs": [{"name": "input-0", "shape": list(ROWS.shape), "datatype": "FP64",
-                        "data": ROWS.to_numpy().ravel().tolist()}]}
-    request = urllib.request.Request(f"http://{address}/v2/models/cancer/infer", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer = json.load(response)
-            assert answer["outputs"][0]["shape"][0] == len(ROWS)
-            return response.status, answer["model_version"]
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-    except OSError as error:
-        return 0, f"{type(error).__name__}: {error}"
+def infer(address: str) -> Answer:
+    """One prediction of ROWS through the Service."""
+    def all_rows_answered(answer: dict) -> None:
+        assert answer["outputs"][0]["shape"][0] == len(ROWS)
 
-
-@dataclass
-class Traffic:
-    """A steady stream of requests to the Service, in a thread, as users would send them."""
-
-    address: str
-    answers: list[tuple[int, str]] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self):
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop.wait(0.05):
-            self.answers.append(infer(self.address))
-
-    def finish(self) -> list[tuple[int, str]]:
-        self.stop.set()
-        self.thread.join(30)
-        return self.answers
-
-    def failed(self) -> list[tuple[int, str]]:
-        return [a for a in self.answers if a[0] != 200]
+    return predictions.infer(address, "cancer", [{"name": "input-0", "shape": list(ROWS.shape), "datatype": "FP64",
+                                                     "data": ROWS.to_numpy().ravel().tolist()}], all_rows_answered)
 
 
 def cluster_address(cluster, namespace) -> str:
@@ -127,7 +91,7 @@ def test_a_better_champion_rolls_out_through_every_step_without_a_failed_request
     address = start_serving(cluster, namespace, tmp_path, [{"weight": 25, "pause": "3s"}, {"weight": 50, "pause": "3s"}])
     current = status(cluster, namespace, "mldeploy", "cancer")
     assert current["url"] == f"http://cancer.{namespace}.svc:8080" and current["phase"] == "Serving"
-    traffic = Traffic(address)
+    traffic = Traffic(lambda: infer(address))
     apply(cluster, namespace, version("v2", "2", saved(tmp_path, "v2")))
     steps_seen = set()
 
@@ -158,7 +122,7 @@ def test_a_version_that_answers_errors_or_cannot_load_is_rolled_back_while_the_s
         cluster, namespace, operator, tmp_path):
     operator.start()
     address = start_serving(cluster, namespace, tmp_path, [{"weight": 50, "pause": "1h"}])
-    traffic = Traffic(address)
+    traffic = Traffic(lambda: infer(address))
     apply(cluster, namespace, version("v2", "2", saved(tmp_path, "v2", columns=5)))
 
     def degraded(model):
