@@ -93,6 +93,21 @@ def etcd_argv(bin_dir: Path, data_dir: str) -> list[str]:
     ]
 
 
+def audit_policy(users: tuple[str, ...]) -> dict:
+    """Metadata (who, verb, resource; no bodies) of the named users' requests, nothing of others'."""
+    return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+            "rules": [{"level": "Metadata", "users": list(users)}, {"level": "None"}]}
+
+
+def audit_flags(state_dir: Path, users: tuple[str, ...]) -> list[str]:
+    if not users:
+        return []
+    policy = state_dir / "audit-policy.json"
+    policy.write_text(json.dumps(audit_policy(users)))
+    return [f"--audit-policy-file={policy}", f"--audit-log-path={state_dir / 'logs' / 'audit.log'}",
+            "--audit-log-format=json", "--audit-log-maxsize=0"]
+
+
 def apiserver_argv(bin_dir: Path, pki: Path, net: ClusterNetwork) -> list[str]:
     # The endpoint reconciler (lease, the default) publishes the advertise address as the
     # `kubernetes` Service's endpoint, so pods reach the API server through its ClusterIP.
@@ -165,9 +180,12 @@ def node_argv(kubeconfig: Path, state_dir: Path, net: ClusterNetwork, lock_fd: i
 # --- the cluster --------------------------------------------------------------------------------
 
 class LocalCluster:
-    def __init__(self, state_dir: Path, *, verbosity: int = 1):
+    def __init__(self, state_dir: Path, *, verbosity: int = 1, audited_users: tuple[str, ...] = ()):
+        """audited_users: the users whose requests the API server writes to logs/audit.log (the
+        benchmark counts the operator's requests there); none by default."""
         self.state_dir = state_dir
         self.verbosity = verbosity
+        self.audited_users = audited_users
         self.state: ClusterState | None = None
 
     def _spawn(self, name: str, argv: list[str], port: int, *, netns: str | None, lock_fd: int,
@@ -237,7 +255,9 @@ class LocalCluster:
                 write_kubeconfig(proxy_kubeconfig, server, pki, user="kube-proxy")
                 in_ns = {"netns": net.netns, "lock_fd": lock_fd}
                 self._spawn("etcd", etcd_argv(bin_dir, etcd_data), ETCD_CLIENT_PORT, **in_ns)
-                self._spawn("kube-apiserver", apiserver_argv(bin_dir, pki, net), API_SERVER_PORT, **in_ns)
+                self._spawn("kube-apiserver", [*apiserver_argv(bin_dir, pki, net),
+                                               *audit_flags(self.state_dir, self.audited_users)],
+                            API_SERVER_PORT, **in_ns)
                 self._wait("kube-apiserver /readyz", lambda: self._get("/readyz")[0] == 200, timeout)
                 self._spawn("kube-controller-manager", controller_manager_argv(bin_dir, pki, kubeconfig, net),
                             CONTROLLER_MANAGER_PORT, **in_ns)
