@@ -188,8 +188,8 @@ class LocalKwok:
     def start(self, nodes: int = 4, *, pods_per_node: int = 110, timeout: float = 60) -> list[str]:
         """Starts kwok, creates `nodes` fake Nodes and waits until they are Ready; returns their names.
         Each holds pods_per_node running pods (finished pods do not count)."""
-        if not 1 <= nodes <= 1000:
-            raise ValueError(f"nodes must be 1 to 1000, got {nodes}")
+        if not 1 <= nodes <= 1000 or pods_per_node < 1:
+            raise ValueError(f"nodes must be 1 to 1000 and pods_per_node at least 1, got {nodes} and {pods_per_node}")
         if self.running():
             raise RuntimeError(f"a kwok is already running for {self.state_dir}; stop it first")
         state = self._cluster()
