@@ -1,4 +1,4 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests alerts docs helm prometheus
+.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests alerts docs helm prometheus kwok
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
@@ -40,6 +40,9 @@ helm:  ## Build the pinned helm (cached); prints its folder
 
 prometheus:  ## Build the pinned Prometheus and promtool (cached); prints their folder
 	hack/build-tools.sh prometheus
+
+kwok:  ## Build the pinned kwok, for simulated nodes beside the local cluster (cached); prints its folder
+	hack/build-tools.sh kwok
 
 docs:  ## Regenerate docs/api.md from the API models and the examples
 	$(PY) python -m mlops_operator.api.docgen docs/api.md

@@ -2,7 +2,7 @@
 # Builds the pinned tools that are not part of the control plane from their Go modules (versions in
 # versions.env) into a versioned cache outside the repository, like hack/build-control-plane.sh;
 # each is a no-op when its binaries are there.
-#   hack/build-tools.sh [helm|prometheus]   (default helm)
+#   hack/build-tools.sh [helm|prometheus|kwok]   (default helm)
 # Prints the directory holding the binaries on its last line.
 set -euo pipefail
 
@@ -28,11 +28,15 @@ build() {  # build NAME VERSION LDFLAGS TAGS PACKAGE...
   mkdir -p "$cache/build"
   local tmp start=$SECONDS
   tmp=$(mktemp -d "$cache/build/$name-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
+  # Expanded now: an EXIT trap runs after this function's locals are gone (with set -u, a '$tmp'
+  # left for then failed the first build of each tool after it had succeeded).
+  trap "rm -rf '$tmp'" EXIT
   echo "building $name $version" >&2
   GOBIN="$tmp" go install -trimpath -tags "$tags" -ldflags "$ldflags" "${@/%/@$version}" >&2
   mkdir -p "$bin_dir"
   mv "$tmp"/* "$bin_dir/"
+  rm -rf "$tmp"
+  trap - EXIT
   echo "$name built in $((SECONDS - start))s" >&2
   echo "$bin_dir"
 }
@@ -56,5 +60,11 @@ case $tool in
       "-s -w -X github.com/prometheus/common/version.Version=$release" "remove_all_sd,enable_kubernetes_sd" \
       github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
     ;;
-  *) echo "usage: $0 [helm|prometheus]" >&2; exit 2 ;;
+  kwok)
+    # sigs.k8s.io/kwok's go.mod has no replace directives. The version is stamped as kwok's
+    # hack/releases.sh does (pkg/consts already says it at the tag; the stamp keeps a bump honest).
+    build kwok "$KWOK_VERSION" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" "" \
+      sigs.k8s.io/kwok/cmd/kwok
+    ;;
+  *) echo "usage: $0 [helm|prometheus|kwok]" >&2; exit 2 ;;
 esac

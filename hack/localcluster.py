@@ -6,7 +6,8 @@ agent (hack/localnode), which runs the pods scheduled to it as processes.
 
     python3 hack/localcluster.py up      # build if needed, start, wait until usable
     python3 hack/localcluster.py env     # print `export KUBECONFIG=... PATH=...` for eval
-    python3 hack/localcluster.py down    # stop everything, remove the namespace and the bridge
+    python3 hack/localcluster.py down    # stop everything (hack/kwok.py's and hack/prometheus.py's too),
+                                         # remove the namespace and the bridge
 
 `env`, `down`, `build` and `--help` need only the standard library (any python3); `up` needs the
 project's environment (cryptography; the node agent runs with lightkube and aiohttp).
@@ -26,6 +27,7 @@ from cluster.launch import LocalCluster, build_binaries, claim_pod_network
 from cluster.processes import alive as _alive
 from cluster.processes import node_processes, stop_process_group
 from cluster.state import CACHE, DEFAULT_STATE_DIR, HACK, NODE_NAME, ClusterState, Component
+from kwok import LocalKwok
 from prometheus import LocalPrometheus
 
 __all__ = ["CACHE", "DEFAULT_STATE_DIR", "HACK", "NODE_NAME", "ClusterState", "Component", "LocalCluster",
@@ -53,6 +55,7 @@ def _run(cluster: LocalCluster, command: str) -> int:
         cluster.start()
         print(f"export KUBECONFIG={shlex.quote(cluster.env()['KUBECONFIG'])}  # kubectl is in {cluster.state.bin_dir}")
     elif command == "down":
+        LocalKwok(cluster.state_dir).stop()  # hack/kwok.py's, if one runs: its Nodes first, while the API answers
         LocalPrometheus(cluster.state_dir).stop()  # hack/prometheus.py's, if one runs in the cluster's network
         cluster.stop()
     else:

@@ -2,7 +2,7 @@
 # The test command: installs what the tests need (outside the repository), runs the checks that
 # need no cluster (hack/verify.sh: drift, lint, import layers) first, then the images' install
 # step (hack/check-images.sh: the Dockerfiles cannot be built here), builds the control
-# plane and Prometheus from pinned Go modules (cached), and runs every test layer. The pytest session starts the
+# plane, Prometheus and kwok from pinned Go modules (cached), and runs every test layer. The pytest session starts the
 # local cluster and stops it at the end; USE_EXISTING_CLUSTER=true uses KUBECONFIG's instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,5 @@ hack/verify.sh
 hack/check-images.sh
 hack/build-control-plane.sh >/dev/null
 hack/build-tools.sh prometheus >/dev/null
+hack/build-tools.sh kwok >/dev/null
 exec python -m pytest tests "$@"

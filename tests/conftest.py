@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO / "tests"))  # support.py
 sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and kstatus
 
 import localcluster  # noqa: E402
+from kwok import LocalKwok  # noqa: E402
 from prometheus import CHART_RULES, LocalPrometheus  # noqa: E402
 from support import wait_for  # noqa: E402
 
@@ -107,6 +108,27 @@ def prometheus(cluster):
         yield server
     finally:
         server.stop()
+
+
+KWOK_NODES = 2
+
+
+@pytest.fixture(scope="session")
+def kwok(cluster):
+    """Simulated nodes beside the session's local cluster (hack/kwok.py: kwok built from its Go
+    module on first use, run on the host against the API server, listening on loopback only):
+    KWOK_NODES fake Nodes, Ready. Started by the first test that asks for it, stopped (its Nodes
+    deleted) before the cluster. `.nodes` are their names; hack/kwok.py's pod_settings() is the
+    spec.pod that lands an object's pods there, ended after a simulated duration with a simulated
+    result when asked."""
+    if not cluster.local:
+        pytest.skip("USE_EXISTING_CLUSTER: the tests run kwok only beside the local cluster")
+    simulator = LocalKwok(cluster.state_dir)
+    simulator.start(nodes=KWOK_NODES)
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,16 +16,16 @@ STOP_GRACE_SECONDS = 15
 
 
 def spawn(argv: list[str], log_path: Path, cwd: Path | None = None, pass_fds: tuple[int, ...] = (),
-          netns: str | None = None) -> int:
+          netns: str | None = None, env: dict[str, str] | None = None) -> int:
     """Starts a component in a session of its own (so the launcher can exit, and a stop can signal
-    the whole group), its output appended to log_path, in the named network namespace if given;
-    returns its pid. `ip netns exec` execs the component in place (no fork), so the pid and the
-    process group are the component's own."""
+    the whole group), its output appended to log_path, in the named network namespace if given,
+    with env as its whole environment if given (else ours); returns its pid. `ip netns exec` execs
+    the component in place (no fork), so the pid and the process group are the component's own."""
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, cwd=cwd, pass_fds=pass_fds)
+                                   start_new_session=True, cwd=cwd, pass_fds=pass_fds, env=env)
     return process.pid
 
 
