@@ -1,4 +1,4 @@
-.PHONY: help demo test unit verify cluster-up cluster-down crds rbac install-manifests alerts docs helm prometheus kwok
+.PHONY: help demo test unit bench bench-smoke verify cluster-up cluster-down crds rbac install-manifests alerts docs helm prometheus kwok
 
 PY = bash -c 'source hack/python-env.sh && "$$@"' --
 
@@ -13,6 +13,12 @@ test:  ## Everything: verify, then installs, builds the control plane, starts an
 
 unit:  ## Pure logic only: no cluster, no control-plane build
 	$(PY) python -m pytest tests/unit
+
+bench:  ## The full benchmark (docs/performance.md): about an hour; writes bench/results/<date>-full.*
+	hack/bench.sh --size full
+
+bench-smoke:  ## The benchmark at a small size (CI runs it: it must keep working; its numbers are not judged)
+	hack/bench.sh --size smoke --out "$$(mktemp -d)"
 
 verify:  ## CRD, RBAC, API docs, alert rules and manifests/install drift, ruff, the import-layer contract, helm lint and template, promtool (no cluster needed)
 	$(PY) hack/verify.sh
