@@ -44,10 +44,13 @@ def main(argv: list[str] | None = None) -> int:
             measured = WORKLOADS[name](bench, size)
             results["curves"].update(measured.pop("curves", {}))
             results.update(measured)
-    finally:
+    except BaseException:
+        print(f"bench: failed; the cluster's logs stay in {state_dir}/logs", file=sys.stderr)
         bench.close()
-        if not args.state_dir:
-            shutil.rmtree(state_dir, ignore_errors=True)
+        raise
+    bench.close()
+    if not args.state_dir:
+        shutil.rmtree(state_dir, ignore_errors=True)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{size.name}"
     for path in report.write(results, args.out, stem):

@@ -166,12 +166,13 @@ def latency(bench: Bench, size) -> dict:
     bench.kubectl.apply(in_namespace([experiment("timed", "data", size.latency_trials, 5)], namespace))
     wait_until(lambda: _sum(operator, "mlops_objects", namespace=namespace, kind="Experiment", phase="Succeeded"),
                1800, "the timed experiment Succeeded", interval=0.5)
-    jobs.stop(), experiments.stop()
+    job_events, experiment_events = jobs.stop(), experiments.stop()
+    where = _mean_seconds(operator, "experiment")
     operator.stop()
     bench.kubectl("delete", "namespace", namespace, "--wait=false")
-    finished_at = sorted(t for t, job in _first_finish(jobs.events).items())
+    finished_at = _first_finish(job_events, "timed-")
     counted = [(t, sum((e["object"].get("status", {}).get("trials") or {}).get(k, 0) for k in ("succeeded", "failed")))
-               for t, e in experiments.events]
+               for t, e in experiment_events]
     delays = []
     for k, at in enumerate(finished_at, start=1):
         seen = next((t for t, n in counted if n >= k and t >= at), None)
@@ -180,17 +181,36 @@ def latency(bench: Bench, size) -> dict:
     delays.sort()
     return {"W5_latency": {"trials": size.latency_trials, "measured": len(delays),
                            "p50_ms": round(_quantile(delays, 0.5), 1), "p99_ms": round(_quantile(delays, 0.99), 1),
-                           "max_ms": round(delays[-1], 1) if delays else None}}
+                           "max_ms": round(delays[-1], 1) if delays else None,
+                           "mean_queue_wait_ms": where["workqueue_queue_duration_seconds"],
+                           "mean_reconcile_ms": where["controller_runtime_reconcile_time_seconds"]}}
 
 
-def _first_finish(events: list) -> dict[float, str]:
+def _mean_seconds(operator, controller: str) -> dict[str, float]:
+    """The mean of two of the operator's histograms for a controller, in ms: where a reconcile's
+    latency goes (waiting in the queue, or working)."""
+    samples = operator.metrics()
+    means = {}
+    for histogram in ("workqueue_queue_duration_seconds", "controller_runtime_reconcile_time_seconds"):
+        total = count = 0.0
+        for (name, labels), value in samples.items():
+            if dict(labels).get("controller") == controller:
+                total += value if name == histogram + "_sum" else 0
+                count += value if name == histogram + "_count" else 0
+        means[histogram] = round(1000 * total / count, 1) if count else None
+    return means
+
+
+def _first_finish(events: list, prefix: str) -> list[float]:
+    """When each Job whose name starts with prefix was first seen finished."""
     first: dict[str, float] = {}
     for t, event in events:
         job = event["object"]
-        if any(c["type"] in ("Complete", "Failed") and c["status"] == "True"
-               for c in job.get("status", {}).get("conditions") or []):
+        if job["metadata"]["name"].startswith(prefix) and any(
+                c["type"] in ("Complete", "Failed") and c["status"] == "True"
+                for c in job.get("status", {}).get("conditions") or []):
             first.setdefault(job["metadata"]["name"], t)
-    return {t: name for name, t in first.items()}
+    return sorted(first.values())
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -200,7 +220,9 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 class Watch:
-    """A watch of a collection as the admin, in a thread: (monotonic time, event) as received."""
+    """A watch of a collection as the admin, in a thread: (monotonic time, event) as received.
+    stop() keeps what came so far; the thread, a daemon, ends with the watch's timeout or the
+    process (closing a response another thread reads from can block both)."""
 
     def __init__(self, bench: Bench, path: str):
         pki = bench.state_dir / "pki"
@@ -208,16 +230,16 @@ class Watch:
         context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         server = json.loads(Path(bench.kubectl.kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
         self.events: list[tuple[float, dict]] = []
-        self._response = urllib.request.urlopen(f"{server}{path}?watch=1&timeoutSeconds=3600", context=context)
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self._stopped = False
+        self._response = urllib.request.urlopen(f"{server}{path}?watch=1&timeoutSeconds=1800", context=context)
+        threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        try:
-            for line in self._response:
-                self.events.append((time.monotonic(), json.loads(line)))
-        except (OSError, ValueError):
-            pass  # closed by stop()
+        for line in self._response:
+            if self._stopped:
+                return
+            self.events.append((time.monotonic(), json.loads(line)))
 
-    def stop(self) -> None:
-        self._response.close()
+    def stop(self) -> list[tuple[float, dict]]:
+        self._stopped = True
+        return list(self.events)

@@ -26,13 +26,14 @@ class Size:
 
 SIZES = {
     "smoke": Size("smoke", (3, 4, 2), 200, 10, 3, 10),
+    "medium": Size("medium", (20, 10, 5), 2_000, 60, 10, 50),  # before/after comparisons while tuning
     "full": Size("full", (50, 20, 5), 10_000, 300, 50, 200),
 }
 
 
 def bare_import_rss_mb() -> float:
     """RSS of a Python that imports the operator's dependencies and nothing of its own."""
-    code = ("import kopf, lightkube, pydantic, prometheus_client, yaml, httpx, aiohttp; "
+    code = ("import kopf, lightkube, pydantic, prometheus_client, yaml; "
             "print(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])")
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) / 1024
 
