@@ -117,8 +117,8 @@ def test_a_sweep_trains_real_models_two_at_a_time_and_finds_the_best(crds, names
     assert (tmp_path / "artifacts" / "forest" / f"r1-t{index}" / "model.joblib").stat().st_size > 0
 
     reasons = [reason for reason, _ in events(crds, namespace, "forest")]
-    assert reasons.count("TrialStarted") == 6 and reasons.count("TrialSucceeded") == 6
-    assert reasons.count("RunStarted") == 1 and reasons.count("RunCompleted") == 1
+    # One Event per run transition, none per trial that went well.
+    assert sorted(reasons) == ["RunCompleted", "RunStarted"]
     table = crds.kubectl("get", "experiments", namespace=namespace).stdout
     assert "Succeeded" in table and "6/6" in table and f"{best['objectiveValue']:.4f}"[:5] in table
 

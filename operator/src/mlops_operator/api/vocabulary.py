@@ -102,8 +102,6 @@ class ExperimentEvent(Term):
 
     RUN_STARTED = "RunStarted", "A run started: the first one, after an edit, or on new data."
     RUN_COMPLETED = "RunCompleted", "Every trial of a run finished."
-    TRIAL_STARTED = "TrialStarted", "A trial's Job was created."
-    TRIAL_SUCCEEDED = "TrialSucceeded", "A trial finished and reported its objective."
     TRIAL_FAILED = "TrialFailed", "A trial failed; the message has the reason."
     TRIAL_NOT_STARTING = "TrialNotStarting", "A trial's pod cannot start; the message has Kubernetes' reason."
     TRIAL_RECREATED = "TrialRecreated", (

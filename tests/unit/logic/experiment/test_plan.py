@@ -43,7 +43,7 @@ def test_a_sweep_runs_parallelism_trials_at_a_time_and_finds_the_best():
     assert names(first) == ["exp-r1-t0", "exp-r1-t1"]
     assert sweep.status["run"] == 1 and sweep.status["dataset"]["digest"] == DIGEST
     assert sweep.status["progress"] == "0/4" and sweep.status["trials"]["running"] == 2
-    assert sweep.reasons() == ["TrialStarted", "TrialStarted", "RunStarted"]
+    assert sweep.reasons() == ["RunStarted"]  # one Event for the run, none per trial
     assert sweep.step().create == [] and sweep.step().status == {}  # nothing changed: nothing written
 
     sweep.finish("exp-r1-t0", {"auc": 0.8})

@@ -8,7 +8,6 @@ from typing import Any
 from ...api.dataset import DataSpec
 from ...api.experiment import ExperimentSpec, TrialResult
 from ...api.vocabulary import ExperimentEvent, ExperimentReason, RunPhase, TrialPhase
-from ...contract import format_value
 from ...resources.jobs import artifact_uri, trial_job, trial_settings_hash
 from ...resources.meta import Meta, format_time
 from ...resources.models import registered_model
@@ -134,30 +133,23 @@ def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None,
     started = set(sweep.current) | set(sweep.results)
     starting = to_start(run.total, started, free_slots(sweep.jobs, set(delete), spec.search.parallelism))
     data = DataSpec.model_validate(run.pinned.get("spec") or {})
+    # No Event per trial started or succeeded: a sweep's Jobs and status say it, and a thousand
+    # trials would otherwise write two thousand Events (decision 65).
     create = [Creation(trial_job(sweep.world.meta, spec, data, run.digest or "", sweep.name_of(i), run.number, i,
-                                 run.sweep[i]), _started(sweep.name_of(i), run.sweep[i])) for i in starting]
+                                 run.sweep[i])) for i in starting]
     return starting, create, delete
 
 
-def _started(name: str, parameters: dict[str, Any]) -> Event:
-    listed = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(parameters.items()))
-    return Event(NORMAL, ExperimentEvent.TRIAL_STARTED, f"trial {name}: {listed}")
-
-
 def announcements(sweep: Sweep, judged: Verdict, blocked: dict, best: dict | None) -> list[Event]:
-    """One Event per transition: a run started, a trial finished or cannot start, a run completed."""
+    """One Event per transition: a run started, a trial failed or cannot start, a run completed."""
     run, status = sweep.run, sweep.world.status
     events = []
     if run.because:
         events.append(Event(NORMAL, ExperimentEvent.RUN_STARTED,
                             f"run {run.number} on {run.digest} ({run.because}): {run.total} trials"))
-    for index, outcome in sorted(sweep.outcomes.items()):
-        if outcome.phase == TrialPhase.SUCCEEDED:
-            events.append(Event(NORMAL, ExperimentEvent.TRIAL_SUCCEEDED,
-                                f"trial {sweep.name_of(index)}: {outcome.message}"))
-        else:
-            events.append(Event(WARNING, ExperimentEvent.TRIAL_FAILED,
-                                f"trial {sweep.name_of(index)}: {outcome.reason}: {outcome.message}"))
+    events += [Event(WARNING, ExperimentEvent.TRIAL_FAILED,
+                     f"trial {sweep.name_of(index)}: {outcome.reason}: {outcome.message}")
+               for index, outcome in sorted(sweep.outcomes.items()) if outcome.phase != TrialPhase.SUCCEEDED]
     shown = {(s.get("index"), s.get("reason")) for s in status.get("trialSummaries") or []
              if s.get("phase") == TrialPhase.PENDING}
     events += [Event(WARNING, ExperimentEvent.TRIAL_NOT_STARTING, f"trial {sweep.name_of(i)}: {b.reason}: {b.message}")
