@@ -12,7 +12,7 @@ python -m mlops_operator.kube.rbac --check charts/mlops-operator/templates/_rule
 python -m mlops_operator.api.docgen --check docs/api.md
 python hack/argocd_cm.py --check
 python hack/alerts.py --check
-ruff check operator tests hack
+ruff check operator tests hack bench
 lint-imports --no-cache
 
 helm="$(hack/build-tools.sh | tail -n 1)/helm"
