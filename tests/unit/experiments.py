@@ -3,7 +3,7 @@ server and the Job controller would (status merge patch, Jobs created and delete
 play a sweep step by step, pure and in milliseconds."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_operator.api.dataset import DatasetSpec
@@ -54,9 +54,11 @@ class Sweep:
     posted: list[tuple[str, str]] = field(default_factory=list)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # registered Model versions by name
     now: Any = NOW
+    spec_written_at: Any = None  # when the spec was last written (managedFields); None: long ago
 
     def world(self) -> ExperimentWorld:
-        return ExperimentWorld(meta("Experiment", "exp", "uid-exp", self.generation),
+        return ExperimentWorld(replace(meta("Experiment", "exp", "uid-exp", self.generation),
+                                       spec_written_at=self.spec_written_at),
                                ExperimentSpec.model_validate(self.spec), self.status, self.dataset,
                                [job_facts(j) for j in self.jobs.values()], self.now, self.pods, self.events)
 

@@ -17,3 +17,22 @@ def test_a_recreated_owner_never_takes_its_predecessors_children():
     predecessor = {"metadata": {"ownerReferences": [{"uid": "old", "controller": True}]}}
     not_controller = {"metadata": {"ownerReferences": [{"uid": "new"}]}}
     assert owned_by([mine, predecessor, not_controller], "new") == [mine]
+
+
+def test_the_spec_was_last_written_when_a_manager_last_set_a_spec_field():
+    fields = {
+        "kubectl": {"manager": "kubectl", "operation": "Apply", "time": "2026-11-26T12:00:00Z",
+                    "fieldsV1": {"f:spec": {"f:search": {}}}},
+        "editor": {"manager": "kubectl-edit", "operation": "Update", "time": "2026-11-26T12:05:00Z",
+                   "fieldsV1": {"f:spec": {"f:objective": {}}}},
+        "status": {"manager": "mlops-operator", "operation": "Apply", "subresource": "status",
+                   "time": "2026-11-26T12:09:00Z", "fieldsV1": {"f:status": {}}},
+        "labels": {"manager": "argocd", "operation": "Update", "time": "2026-11-26T12:10:00Z",
+                   "fieldsV1": {"f:metadata": {"f:labels": {}}}},
+    }
+
+    def written(*managers: str):
+        return Meta.of({"metadata": {"name": "e", "managedFields": [fields[m] for m in managers]}}).spec_written_at
+
+    assert written("kubectl", "editor", "status", "labels") == parse_time("2026-11-26T12:05:00Z")
+    assert written("status", "labels") is None and written() is None

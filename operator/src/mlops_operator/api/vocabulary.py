@@ -89,6 +89,10 @@ class ExperimentReason(Term):
     DATASET_CHANGED = "DatasetChanged", (
         "The Dataset's data changed while a run was unfinished; restore it, or start a new run."
     )
+    EDITS_SETTLING = "EditsSettling", (
+        "The spec changed moments ago: the new run starts once it stays unchanged for a few seconds, so "
+        "a burst of edits starts one run."
+    )
     TRIALS_RUNNING = "TrialsRunning", "The current run is under way."
     TRIALS_NOT_STARTING = "TrialsNotStarting", (
         "Some trial pods cannot start (image, scheduling, admission, quota); the message has Kubernetes' reason."

@@ -29,6 +29,7 @@ class Meta:
     deleting: bool
     labels: dict[str, str]
     annotations: dict[str, str]
+    spec_written_at: datetime | None = None  # the last write of any spec field (managedFields; to the second)
 
     @classmethod
     def of(cls, obj: dict[str, Any]) -> "Meta":
@@ -38,8 +39,15 @@ class Meta:
             name=meta["name"], uid=meta.get("uid", ""), generation=meta.get("generation", 0),
             created=parse_time(meta.get("creationTimestamp")) or datetime.fromtimestamp(0, UTC),
             deleting=bool(meta.get("deletionTimestamp")), labels=dict(meta.get("labels") or {}),
-            annotations=dict(meta.get("annotations") or {}),
+            annotations=dict(meta.get("annotations") or {}), spec_written_at=spec_written_at(meta),
         )
+
+
+def spec_written_at(meta: dict[str, Any]) -> datetime | None:
+    """When a manager last wrote a field of spec, from managedFields (status writes are not spec)."""
+    times = [parse_time(entry.get("time")) for entry in meta.get("managedFields") or []
+             if entry.get("subresource") != "status" and "f:spec" in (entry.get("fieldsV1") or {})]
+    return max((t for t in times if t), default=None)
 
 
 def controller_uid(obj: dict[str, Any]) -> str | None:

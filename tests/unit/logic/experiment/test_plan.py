@@ -1,10 +1,12 @@
 """An Experiment's decisions, played step by step as the cluster would."""
 
+from datetime import timedelta
+
 import pytest
 
 from mlops_operator.logic.experiment.plan import plan
 
-from builders import condition, pod
+from builders import NOW, condition, pod
 from experiments import DIGEST, NEW_DIGEST, Sweep, dataset, spec
 from kstatus import CURRENT, FAILED, IN_PROGRESS, compute
 
@@ -120,6 +122,26 @@ def test_a_running_trials_job_deleted_by_hand_is_started_again():
     sweep.step()
     del sweep.jobs["exp-r1-t1"]
     assert names(sweep.step()) == ["exp-r1-t1"]
+
+
+def test_a_burst_of_edits_starts_one_run_once_the_spec_stays_unchanged():
+    sweep = Sweep(spec=spec(max_trials=2), spec_written_at=NOW)
+    assert names(sweep.step()) == ["exp-r1-t0", "exp-r1-t1"]  # a new Experiment starts at once
+    sweep.finish("exp-r1-t0", {"auc": 0.7})
+    sweep.finish("exp-r1-t1", {"auc": 0.6})
+    sweep.settle()
+    for generation, edited in ((2, spec(max_trials=3)), (3, spec(max_trials=3, parallelism=1))):
+        sweep.spec, sweep.generation = edited, generation
+        sweep.spec_written_at, sweep.now = sweep.now, sweep.now + timedelta(seconds=1)  # edited a second ago
+        result = sweep.step()
+        assert result.create == [] and result.requeue_after == pytest.approx(2.0)
+        ready = condition(sweep.status, "Ready")
+        assert (ready["reason"], ready["observedGeneration"]) == ("EditsSettling", generation)
+        assert ready["message"] == "the spec changed: run 2 starts once the spec has stayed unchanged for 3s"
+        assert kstatus(sweep) == (IN_PROGRESS, "R2")
+    sweep.now += timedelta(seconds=2)
+    assert names(sweep.step()) == ["exp-r2-t0"]  # one run, of the last spec
+    assert [r["run"] for r in sweep.status["runs"]] == [1, 2] and sweep.status["progress"] == "0/3"
 
 
 def test_an_edit_that_cannot_start_yet_says_so_and_keeps_observed_generation():

@@ -21,7 +21,7 @@ from ..sweep import trial_parameters
 from . import summary
 from ..dataset_view import DatasetView
 from .dataset import why_unusable
-from .runs import RunState, pinned_dataset, spec_hash, wanted_run
+from .runs import EDIT_SETTLE_SECONDS, RunState, pinned_dataset, settling_for, spec_hash, wanted_run
 from .trials import (TrialJob, blockers, free_slots, new_outcomes, of_run, outdated_blocked, superseded,
                      to_start, trial_jobs)
 from .verdict import RunFacts, Verdict, verdict
@@ -66,7 +66,8 @@ def choose_run(world: ExperimentWorld, state: RunState, current_hash: str) -> tu
     """A new run when one is due and the Dataset allows it, else the run status records; with the
     reason a new run is due (it may have to wait)."""
     because = wanted_run(state, current_hash, world.spec, world.dataset)
-    if because and why_unusable(world.dataset, None) is None:
+    settled = not settling_for(because, world.meta.spec_written_at, world.now)
+    if because and settled and why_unusable(world.dataset, None) is None:
         sweep = trial_parameters(world.spec.search)
         pinned = pinned_dataset(world.dataset).model_dump(mode="json", by_alias=True, exclude_none=True)
         started = format_time(world.now)
@@ -80,6 +81,9 @@ def holding_back(world: ExperimentWorld, run: Run, because: str | None, complete
     """Why no trial may start, when that holds the Experiment back: a due run that cannot start, or
     an unfinished run whose Dataset is unusable or holds other data. A finished run's result stands."""
     if because and not run.because:
+        if settling_for(because, world.meta.spec_written_at, world.now):
+            return (ExperimentReason.EDITS_SETTLING, f"{because}: run {run.number + 1} starts once the spec has "
+                    f"stayed unchanged for {EDIT_SETTLE_SECONDS:g}s")
         reason, message = why_unusable(world.dataset, None)
         return reason, f"{because}: run {run.number + 1} waits: {message}"
     if run.number and not complete:
@@ -265,5 +269,10 @@ def plan(world: ExperimentWorld) -> Plan:
     events = announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + unregistered
     return Plan(create=create + registered, delete=[Deletion("batch/v1", "Job", name) for name in delete],
                 status=merge_patch(world.status, desired), events=events,
-                requeue_after=look_again_in(sweep, bool(create)))
+                requeue_after=_sooner(look_again_in(sweep, bool(create)),
+                                      settling_for(because, world.meta.spec_written_at, world.now) or None))
+
+
+def _sooner(*delays: float | None) -> float | None:
+    return min((d for d in delays if d is not None), default=None)
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,6 +52,17 @@ class RunState:
                    (status.get("trials") or {}).get("total") or 0)
 
 
+EDIT_SETTLE_SECONDS = 3.0  # a new run after an edit waits this long without another (GitOps bursts)
+EDITED = "the spec changed"
+
+
+def settling_for(because: str | None, spec_written_at: datetime | None, now: datetime) -> float:
+    """Seconds a run due to an edit still waits for the spec to stay unchanged; 0 when it may start."""
+    if because != EDITED or spec_written_at is None:
+        return 0.0
+    return max(0.0, EDIT_SETTLE_SECONDS - (now - spec_written_at).total_seconds())
+
+
 def wanted_run(state: RunState, current_hash: str, spec: ExperimentSpec, dataset: DatasetView) -> str | None:
     """Why a new run is due, or None: the first run, an edit of what a run trains, or (with
     trigger.onDatasetChange) data other than the run's. A run whose data is gone cannot finish, so
@@ -58,7 +70,7 @@ def wanted_run(state: RunState, current_hash: str, spec: ExperimentSpec, dataset
     if state.number == 0:
         return "first run"
     if state.spec_hash != current_hash:
-        return "the spec changed"
+        return EDITED
     pinned = state.pinned.digest if state.pinned else None
     if spec.trigger.on_dataset_change and dataset.usable and dataset.digest != pinned:
         return f"Dataset {dataset.name} has new data"
