@@ -44,18 +44,23 @@ def main(argv: list[str] | None = None) -> int:
             measured = WORKLOADS[name](bench, size)
             results["curves"].update(measured.pop("curves", {}))
             results.update(measured)
-    except BaseException:
+    except BaseException as error:
         print(f"bench: failed; the cluster's logs stay in {state_dir}/logs", file=sys.stderr)
+        results["failed"] = f"{type(error).__name__}: {error}"
+        _write(results, args.out, size.name, started)  # what was measured so far is kept
         bench.close()
         raise
     bench.close()
     if not args.state_dir:
         shutil.rmtree(state_dir, ignore_errors=True)
-    results["bench_seconds"] = round(time.monotonic() - started, 1)
-    stem = f"{datetime.now(UTC):%Y-%m-%d}-{size.name}"
-    for path in report.write(results, args.out, stem):
-        print(path)
+    _write(results, args.out, size.name, started)
     return 0
+
+
+def _write(results: dict, out: Path, size: str, started: float) -> None:
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    for path in report.write(results, out, f"{datetime.now(UTC):%Y-%m-%d}-{size}"):
+        print(path)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class Size:
 SIZES = {
     "smoke": Size("smoke", (3, 4, 2), 200, 10, 3, 10),
     "medium": Size("medium", (20, 10, 5), 2_000, 60, 10, 50),  # before/after comparisons while tuning
-    "full": Size("full", (50, 20, 5), 10_000, 300, 50, 200),
+    "full": Size("full", (50, 20, 5), 10_000, 300, 50, 100),  # 100: the most values a parameter takes
 }
 
 
