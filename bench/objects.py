@@ -66,13 +66,20 @@ def waiting_deployment(name: str) -> dict:
     return _object("Deployment", name, {"modelRef": {"modelName": "absent", "alias": "champion"}})
 
 
+# Each Deployment has a ClusterIP Service, and the local cluster's Service range is a /24 (shared
+# by the bench's two namespaces of objects at rest): the rest of the objects are the other kinds.
+MAX_DEPLOYMENTS = 100
+
+
 def at_rest(count: int, prefix: str = "") -> list[dict]:
-    """`count` objects, a quarter of each kind, that settle and then have nothing to do."""
-    quarter = count // 4
-    return ([ready_dataset(f"{prefix}d{i}") for i in range(quarter)]
-            + [waiting_experiment(f"{prefix}e{i}") for i in range(quarter)]
-            + [waiting_model(f"{prefix}m{i}") for i in range(quarter)]
-            + [waiting_deployment(f"{prefix}p{i}") for i in range(count - 3 * quarter)])
+    """`count` objects of the four kinds (a third each of Datasets, Experiments and Models, and at
+    most MAX_DEPLOYMENTS Deployments) that settle and then have nothing to do."""
+    deployments = min(MAX_DEPLOYMENTS, count // 4)
+    third = (count - deployments) // 3
+    return ([ready_dataset(f"{prefix}d{i}") for i in range(third)]
+            + [waiting_experiment(f"{prefix}e{i}") for i in range(third)]
+            + [waiting_model(f"{prefix}m{i}") for i in range(count - deployments - 2 * third)]
+            + [waiting_deployment(f"{prefix}p{i}") for i in range(deployments)])
 
 
 def in_namespace(objects: list[dict], namespace: str) -> list[dict]:
