@@ -182,6 +182,7 @@ class OperatorProcess:
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
+        if self.process:
             self.process.wait(60)
 
 
@@ -194,6 +195,7 @@ class Bench:
     audit: AuditLog = field(init=False)
     cluster: LocalCluster = field(init=False)
     kwok: LocalKwok = field(init=False)
+    operators: list[OperatorProcess] = field(default_factory=list)
 
     def start(self, kwok_nodes: int) -> "Bench":
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +243,9 @@ class Bench:
                 for (verb, resource), n in sorted(after.items()) if n - before.get((verb, resource), 0) > 0}
 
     def operator(self, name: str) -> OperatorProcess:
-        return OperatorProcess(self.kubeconfig_of(OPERATOR), self.state_dir / "logs" / f"operator-{name}.log")
+        made = OperatorProcess(self.kubeconfig_of(OPERATOR), self.state_dir / "logs" / f"operator-{name}.log")
+        self.operators.append(made)
+        return made
 
     def namespace(self, name: str) -> str:
         self.kubectl("create", "namespace", name)
@@ -250,6 +254,9 @@ class Bench:
         return name
 
     def close(self) -> None:
+        """Stops what the run started, a failed or interrupted one too: no operator outlives it."""
+        for operator in self.operators:
+            operator.stop(signal.SIGKILL)
         try:
             self.kwok.stop()
         finally:
