@@ -10,7 +10,6 @@ progress are the admin's and are not logged).
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,8 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "hack"))
+sys.path.insert(0, str(REPO / "tests"))  # the tests' waiting and port helpers
 
 from localcluster import LocalCluster  # noqa: E402
+from support import free_port  # noqa: E402
+from support import wait_for as wait_until  # noqa: E402
 from kwok import LocalKwok  # noqa: E402
 
 IDENTITY_NAMESPACE = "mlops-bench"
@@ -32,22 +34,6 @@ OPERATOR, FLOOR = "operator", "floor"  # ServiceAccounts in IDENTITY_NAMESPACE
 AUDITED = tuple(f"system:serviceaccount:{IDENTITY_NAMESPACE}:{name}" for name in (OPERATOR, FLOOR))
 WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @dataclass
