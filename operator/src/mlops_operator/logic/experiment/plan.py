@@ -62,26 +62,27 @@ class Run:
         return (self.pinned or {}).get("digest")
 
 
-def choose_run(world: ExperimentWorld, state: RunState, current_hash: str) -> tuple[Run, str | None]:
+def choose_run(world: ExperimentWorld, state: RunState, current_hash: str) -> tuple[Run, str | None, float]:
     """A new run when one is due and the Dataset allows it, else the run status records; with the
-    reason a new run is due (it may have to wait)."""
+    reason a new run is due (it may have to wait) and the seconds an edit's run still waits for
+    the spec to stay unchanged."""
     because = wanted_run(state, current_hash, world.spec, world.dataset)
-    settled = not settling_for(because, world.meta.spec_written_at, world.now)
-    if because and settled and why_unusable(world.dataset, None) is None:
+    settling = settling_for(because, world.meta.spec_written_at, world.now)
+    if because and not settling and why_unusable(world.dataset, None) is None:
         sweep = trial_parameters(world.spec.search)
         pinned = pinned_dataset(world.dataset).model_dump(mode="json", by_alias=True, exclude_none=True)
         started = format_time(world.now)
-        return Run(state.number + 1, current_hash, pinned, len(sweep), started, {}, sweep, because), because
+        return Run(state.number + 1, current_hash, pinned, len(sweep), started, {}, sweep, because), because, 0.0
     sweep = trial_parameters(world.spec.search) if state.spec_hash == current_hash else None
     return Run(state.number, state.spec_hash, world.status.get("dataset"), state.total,
-               world.status.get("startedAt"), dict(state.results), sweep), because
+               world.status.get("startedAt"), dict(state.results), sweep), because, settling
 
 
-def holding_back(world: ExperimentWorld, run: Run, because: str | None, complete: bool):
+def holding_back(world: ExperimentWorld, run: Run, because: str | None, settling: float, complete: bool):
     """Why no trial may start, when that holds the Experiment back: a due run that cannot start, or
     an unfinished run whose Dataset is unusable or holds other data. A finished run's result stands."""
     if because and not run.because:
-        if settling_for(because, world.meta.spec_written_at, world.now):
+        if settling:
             return (ExperimentReason.EDITS_SETTLING, f"{because}: run {run.number + 1} starts once the spec has "
                     f"stayed unchanged for {EDIT_SETTLE_SECONDS:g}s")
         reason, message = why_unusable(world.dataset, None)
@@ -250,9 +251,9 @@ def plan(world: ExperimentWorld) -> Plan:
         return Plan()
     state = RunState.of(world.status)
     current_hash = spec_hash(world.spec)
-    run, because = choose_run(world, state, current_hash)
+    run, because, settling = choose_run(world, state, current_hash)
     sweep = judge(world, run)
-    waiting: tuple[ExperimentReason, str] | None = holding_back(world, run, because, sweep.complete)
+    waiting: tuple[ExperimentReason, str] | None = holding_back(world, run, because, settling, sweep.complete)
     blocked = blockers(sweep.current, set(sweep.results), world.pods, world.events)
     outdated = outdated_blocked(sweep.current, blocked, trial_settings_hash(world.spec))
     starting, create, delete = trial_changes(sweep, current_hash, waiting, outdated)
@@ -269,8 +270,7 @@ def plan(world: ExperimentWorld) -> Plan:
     events = announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + unregistered
     return Plan(create=create + registered, delete=[Deletion("batch/v1", "Job", name) for name in delete],
                 status=merge_patch(world.status, desired), events=events,
-                requeue_after=_sooner(look_again_in(sweep, bool(create)),
-                                      settling_for(because, world.meta.spec_written_at, world.now) or None))
+                requeue_after=_sooner(look_again_in(sweep, bool(create)), settling or None))
 
 
 def _sooner(*delays: float | None) -> float | None:
