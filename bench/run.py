@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in args.only.split(","):
             print(f"bench: {name} ({size.name})", file=sys.stderr, flush=True)
-            measured = WORKLOADS[name](bench, size)
+            measured = WORKLOADS[name](bench, size, results)
             results["curves"].update(measured.pop("curves", {}))
             results.update(measured)
     except BaseException as error:

@@ -8,10 +8,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import FLOOR, OPERATOR, Bench, by_verb, wait_until, writes
-from objects import IMAGE, experiment, in_namespace, ready_dataset, simulated
+import floor as floors
+from harness import OPERATOR, Bench, by_verb, wait_until, writes
+from objects import experiment, in_namespace, ready_dataset
 
-USERS = {name: f"system:serviceaccount:mlops-bench:{name}" for name in (OPERATOR, FLOOR)}
+OPERATOR_USER = f"system:serviceaccount:mlops-bench:{OPERATOR}"
 
 
 def _sum(operator, metric: str, **labels: str) -> float:
@@ -25,7 +26,7 @@ def _ready_dataset(bench: Bench, operator, namespace: str) -> None:
                f"the Dataset of {namespace} Ready")
 
 
-def fan_out(bench: Bench, size) -> dict:
+def fan_out(bench: Bench, size, earlier: dict) -> dict:
     """W1: experiments x trials with the operator, then the same pods as one Indexed Job per
     experiment created by a minimal client (the floor Kubernetes sets)."""
     count, trials, parallelism = size.fan_out
@@ -48,17 +49,18 @@ def fan_out(bench: Bench, size) -> dict:
     wait_until(done, 3600, f"{count} experiments Succeeded", interval=0.5)
     seconds = time.monotonic() - started
     operator.idle()
-    requests = bench.audit.since_mark(USERS[OPERATOR])
+    requests = bench.audit.since_mark(OPERATOR_USER)
     api = bench.apiserver_requests_since(api_before)
     result = {"experiments": count, "trials": trials, "parallelism": parallelism,
-              "seconds": round(seconds, 2), "operator_cpu_seconds": round(operator.cpu_seconds() - cpu, 2),
+              "seconds": round(seconds, 2), "trials_per_second": round(count * trials / seconds, 2),
+              "operator_cpu_seconds": round(operator.cpu_seconds() - cpu, 2),
               "operator_peak_rss_mb": round(operator.peak_rss_mb, 1), "writes": writes(requests),
               "writes_per_experiment": round(writes(requests) / count, 2),
               "minimum_writes_per_experiment": trials + 2, "requests": by_verb(requests),
               "apiserver_requests_all_clients": api}
     operator.stop()
     bench.kubectl("delete", "namespace", namespace, "--wait=false")
-    floor = _floor(bench, count, trials, parallelism)
+    floor = floors.fan_out(bench, count, trials, parallelism)
     result["floor"] = floor
     result["convergence_over_floor"] = round(seconds / floor["seconds"], 2)
     result["writes_over_floor"] = round(result["writes"] / floor["writes"], 2)
@@ -66,71 +68,7 @@ def fan_out(bench: Bench, size) -> dict:
                                              "W1 floor: trials succeeded": floor.pop("curve")}}
 
 
-class FloorClient:
-    """The least a controller must do for the same pods: one Indexed Job per experiment and a
-    status patch when it starts and when it ends, as its own ServiceAccount."""
-
-    def __init__(self, bench: Bench):
-        config = json.loads(bench.kubeconfig_of(FLOOR).read_text())
-        self.server = config["clusters"][0]["cluster"]["server"]
-        self.token = config["users"][0]["user"]["token"]
-        self.context = ssl.create_default_context(cafile=str(bench.state_dir / "pki" / "ca.crt"))
-
-    def send(self, method: str, path: str, body: dict, content_type: str = "application/json") -> None:
-        request = urllib.request.Request(self.server + path, json.dumps(body).encode(), method=method,
-                                         headers={"Authorization": f"Bearer {self.token}",
-                                                  "Content-Type": content_type})
-        with urllib.request.urlopen(request, context=self.context, timeout=30):
-            pass
-
-    def phase(self, namespace: str, name: str, phase: str) -> None:
-        self.send("PATCH", f"/apis/mlops.dev/v1alpha1/namespaces/{namespace}/experiments/{name}/status",
-                  {"status": {"phase": phase}}, "application/merge-patch+json")
-
-
-def indexed_job(name: str, trials: int, parallelism: int) -> dict:
-    pod = simulated('{"metrics": {"score": 1}}')
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-            "spec": {"completionMode": "Indexed", "completions": trials, "parallelism": parallelism,
-                     "backoffLimit": 0, "template": {
-                         "metadata": {"annotations": pod["annotations"]},
-                         "spec": {"restartPolicy": "Never", "nodeSelector": pod["nodeSelector"],
-                                  "tolerations": pod["tolerations"],
-                                  "containers": [{"name": "trial", "image": IMAGE}]}}}}
-
-
-def _floor(bench: Bench, count: int, trials: int, parallelism: int) -> dict:
-    namespace = bench.namespace("w1-floor")
-    # The floor's objects exist before it starts, as the Experiments did; no operator runs.
-    bench.kubectl.apply(in_namespace([experiment(f"e{i}", "data", trials, parallelism) for i in range(count)],
-                                     namespace))
-    client = FloorClient(bench)
-    bench.audit.mark()
-    started, curve, finished = time.monotonic(), [], set()
-    for i in range(count):
-        client.send("POST", f"/apis/batch/v1/namespaces/{namespace}/jobs", indexed_job(f"e{i}", trials, parallelism))
-        client.phase(namespace, f"e{i}", "Running")
-
-    def done() -> bool:
-        jobs = bench.kubectl.json("jobs", "-n", namespace)["items"]
-        curve.append([round(time.monotonic() - started, 2), sum(j["status"].get("succeeded", 0) for j in jobs)])
-        for job in jobs:
-            name = job["metadata"]["name"]
-            complete = any(c["type"] == "Complete" and c["status"] == "True"
-                           for c in job["status"].get("conditions") or [])
-            if complete and name not in finished:
-                client.phase(namespace, name, "Succeeded")
-                finished.add(name)
-        return len(finished) == count
-
-    wait_until(done, 3600, f"{count} Indexed Jobs complete", interval=0.5)
-    seconds = time.monotonic() - started
-    requests = bench.audit.since_mark(USERS[FLOOR])
-    bench.kubectl("delete", "namespace", namespace, "--wait=false")
-    return {"seconds": round(seconds, 2), "writes": writes(requests), "requests": by_verb(requests), "curve": curve}
-
-
-def burst(bench: Bench, size) -> dict:
+def burst(bench: Bench, size, earlier: dict) -> dict:
     """W4: five spec edits per Experiment in quick succession: how many runs start."""
     namespace = bench.namespace("w4-burst")
     operator = bench.operator("w4").start()
@@ -144,7 +82,7 @@ def burst(bench: Bench, size) -> dict:
     wait_until(lambda: _sum(operator, "mlops_objects", namespace=namespace, kind="Experiment", phase="Succeeded")
                >= size.burst, 1800, "the edited experiments Succeeded", interval=0.5)
     operator.idle()
-    requests = bench.audit.since_mark(USERS[OPERATOR])
+    requests = bench.audit.since_mark(OPERATOR_USER)
     statuses = [e["status"] for e in bench.kubectl.json("experiments", "-n", namespace)["items"]]
     trial_jobs = requests.get(("create", "jobs"), 0)
     operator.stop()
@@ -156,34 +94,81 @@ def burst(bench: Bench, size) -> dict:
         "writes_per_edit": round(writes(requests) / (size.burst * edits), 2), "requests": by_verb(requests)}}
 
 
-def latency(bench: Bench, size) -> dict:
-    """W5: from a trial Job's completion, as a watch sees it, to the Experiment's status counting it."""
+def latency(bench: Bench, size, earlier: dict) -> dict:
+    """W5: from a trial Job's completion, as a watch sees it, to its Experiment's status counting
+    it, at half the rate at which W1 saturated the operator; then the same trials run by the
+    floor's minimal controller, timed the same way."""
+    count, trials, parallelism = size.latency
+    seconds, rate = _half_saturation(earlier.get("W1_fan_out"), count * parallelism)
+    names = [f"t{i}" for i in range(count)]
+
     namespace = bench.namespace("w5-latency")
     operator = bench.operator("w5").start()
     _ready_dataset(bench, operator, namespace)
-    jobs = Watch(bench, f"/apis/batch/v1/namespaces/{namespace}/jobs")
-    experiments = Watch(bench, f"/apis/mlops.dev/v1alpha1/namespaces/{namespace}/experiments")
-    bench.kubectl.apply(in_namespace([experiment("timed", "data", size.latency_trials, 5)], namespace))
-    wait_until(lambda: _sum(operator, "mlops_objects", namespace=namespace, kind="Experiment", phase="Succeeded"),
-               1800, "the timed experiment Succeeded", interval=0.5)
-    job_events, experiment_events = jobs.stop(), experiments.stop()
+    timed = Timing(bench, namespace)
+    bench.kubectl.apply(in_namespace([experiment(n, "data", trials, parallelism, seconds=seconds) for n in names],
+                                     namespace))
+    wait_until(lambda: _sum(operator, "mlops_objects", namespace=namespace, kind="Experiment", phase="Succeeded")
+               >= count, 1800, "the timed experiments Succeeded", interval=0.5)
+    delays = timed.delays()
     where = _mean_seconds(operator, "experiment")
     operator.stop()
     bench.kubectl("delete", "namespace", namespace, "--wait=false")
-    finished_at = _first_finish(job_events, "timed-")
-    counted = [(t, sum((e["object"].get("status", {}).get("trials") or {}).get(k, 0) for k in ("succeeded", "failed")))
-               for t, e in experiment_events]
-    delays = []
-    for k, at in enumerate(finished_at, start=1):
-        seen = next((t for t, n in counted if n >= k and t >= at), None)
-        if seen is not None:
-            delays.append((seen - at) * 1000)
-    delays.sort()
-    return {"W5_latency": {"trials": size.latency_trials, "measured": len(delays),
-                           "p50_ms": round(_quantile(delays, 0.5), 1), "p99_ms": round(_quantile(delays, 0.99), 1),
+
+    floor_namespace = bench.namespace("w5-floor")
+    bench.kubectl.apply(in_namespace([experiment(n, "data", trials, parallelism, seconds=seconds) for n in names],
+                                     floor_namespace))
+    floor_timed = Timing(bench, floor_namespace)
+    floors.trial_runner(floors.FloorClient(bench), floor_namespace, names, trials, parallelism, seconds)
+    floor_delays = floor_timed.delays()
+    bench.kubectl("delete", "namespace", floor_namespace, "--wait=false")
+
+    p50, p99 = _quantile(delays, 0.5), _quantile(delays, 0.99)
+    floor_p50, floor_p99 = _quantile(floor_delays, 0.5), _quantile(floor_delays, 0.99)
+    return {"W5_latency": {"experiments": count, "trials": count * trials, "parallelism": parallelism,
+                           "trial_seconds": seconds, "finishes_per_second": rate, "measured": len(delays),
+                           "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
                            "max_ms": round(delays[-1], 1) if delays else None,
                            "mean_queue_wait_ms": where["workqueue_queue_duration_seconds"],
-                           "mean_reconcile_ms": where["controller_runtime_reconcile_time_seconds"]}}
+                           "mean_reconcile_ms": where["controller_runtime_reconcile_time_seconds"],
+                           "floor": {"measured": len(floor_delays), "p50_ms": round(floor_p50, 1),
+                                     "p99_ms": round(floor_p99, 1)},
+                           "p50_over_floor": round(p50 / floor_p50, 2) if floor_p50 else None,
+                           "p99_over_floor": round(p99 / floor_p99, 2) if floor_p99 else None}}
+
+
+def _half_saturation(fan_out_result: dict | None, slots: int) -> tuple[float, float | None]:
+    """The trial duration at which `slots` running trials finish at half the rate W1 reached with
+    more trials ready than the operator could start (its saturation); 1 s without W1."""
+    if not fan_out_result:
+        return 1.0, None
+    rate = fan_out_result["trials_per_second"] / 2
+    return round(min(30.0, max(1.0, slots / rate)), 1), round(rate, 2)
+
+
+class Timing:
+    """Watches a namespace's Jobs and Experiments from before its trials start."""
+
+    def __init__(self, bench: Bench, namespace: str):
+        self.jobs = Watch(bench, f"/apis/batch/v1/namespaces/{namespace}/jobs")
+        self.experiments = Watch(bench, f"/apis/mlops.dev/v1alpha1/namespaces/{namespace}/experiments")
+
+    def delays(self) -> list[float]:
+        """For each Experiment, the ms from its k-th Job seen finished to its status first counting
+        k finished trials; sorted."""
+        finishes = _finishes_by_experiment(self.jobs.stop())
+        counts: dict[str, list[tuple[float, int]]] = {}
+        for t, event in self.experiments.stop():
+            trials = (event["object"].get("status") or {}).get("trials") or {}
+            counts.setdefault(event["object"]["metadata"]["name"], []).append(
+                (t, sum(trials.get(k, 0) for k in ("succeeded", "failed"))))
+        delays = []
+        for name, finished_at in finishes.items():
+            for k, at in enumerate(finished_at, start=1):
+                seen = next((t for t, n in counts.get(name, []) if n >= k and t >= at), None)
+                if seen is not None:
+                    delays.append((seen - at) * 1000)
+        return sorted(delays)
 
 
 def _mean_seconds(operator, controller: str) -> dict[str, float]:
@@ -201,16 +186,18 @@ def _mean_seconds(operator, controller: str) -> dict[str, float]:
     return means
 
 
-def _first_finish(events: list, prefix: str) -> list[float]:
-    """When each Job whose name starts with prefix was first seen finished."""
-    first: dict[str, float] = {}
+def _finishes_by_experiment(events: list) -> dict[str, list[float]]:
+    """When each Job was first seen finished, by the Experiment it runs a trial of (its label)."""
+    first: dict[str, tuple[str, float]] = {}
     for t, event in events:
         job = event["object"]
-        if job["metadata"]["name"].startswith(prefix) and any(
-                c["type"] in ("Complete", "Failed") and c["status"] == "True"
-                for c in job.get("status", {}).get("conditions") or []):
-            first.setdefault(job["metadata"]["name"], t)
-    return sorted(first.values())
+        experiment_name = (job["metadata"].get("labels") or {}).get(floors.EXPERIMENT_LABEL)
+        if experiment_name and floors.finished(job):
+            first.setdefault(job["metadata"]["name"], (experiment_name, t))
+    by_experiment: dict[str, list[float]] = {}
+    for experiment_name, t in first.values():
+        by_experiment.setdefault(experiment_name, []).append(t)
+    return {name: sorted(times) for name, times in by_experiment.items()}
 
 
 def _quantile(values: list[float], q: float) -> float:

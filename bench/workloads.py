@@ -6,11 +6,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-from harness import FLOOR, OPERATOR, Bench, by_verb, wait_until, writes
+import floor as floors
+from harness import OPERATOR, Bench, by_verb, wait_until, writes
 from objects import at_rest, in_namespace
 
 OPERATOR_USER = f"system:serviceaccount:mlops-bench:{OPERATOR}"
-FLOOR_USER = f"system:serviceaccount:mlops-bench:{FLOOR}"
 PHASES = ("Dataset", "Experiment", "Model", "Deployment")
 
 
@@ -21,13 +21,13 @@ class Size:
     at_rest: int  # W2, W3: objects
     idle_seconds: float  # W2: how long the idle operator is watched
     burst: int  # W4: experiments edited
-    latency_trials: int  # W5: trials timed
+    latency: tuple[int, int, int]  # W5: experiments, trials each, parallelism
 
 
 SIZES = {
-    "smoke": Size("smoke", (3, 4, 2), 200, 10, 3, 10),
-    "medium": Size("medium", (20, 10, 5), 2_000, 60, 10, 50),  # before/after comparisons while tuning
-    "full": Size("full", (50, 20, 5), 10_000, 300, 50, 100),  # 100: the most values a parameter takes
+    "smoke": Size("smoke", (3, 4, 2), 200, 10, 3, (2, 5, 5)),
+    "medium": Size("medium", (20, 10, 5), 2_000, 60, 10, (5, 10, 5)),  # before/after comparisons while tuning
+    "full": Size("full", (50, 20, 5), 10_000, 300, 50, (10, 10, 5)),
 }
 
 
@@ -38,7 +38,7 @@ def bare_import_rss_mb() -> float:
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) / 1024
 
 
-def at_rest_and_restart(bench: Bench, size: Size) -> dict:
+def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
     """W2 (at rest) and W3 (restart over converged objects, cold start over unseen ones)."""
     operator = bench.operator("w2").start()
     empty_idle_rss = _settle_rss(operator)
@@ -83,6 +83,9 @@ def at_rest_and_restart(bench: Bench, size: Size) -> dict:
     cold.idle()
     cold_writes = bench.audit.since_mark(OPERATOR_USER)
     cold.stop()
+    # The floor: a status write for each of the same objects, as many at once as the operator's
+    # workers (per kind, four kinds).
+    floor_seconds = floors.status_writes(floors.FloorClient(bench), fresh, workers=4 * len(PHASES))
     per_thousand = 1000 / len(objects)
     bare = bare_import_rss_mb()
     return {
@@ -90,6 +93,8 @@ def at_rest_and_restart(bench: Bench, size: Size) -> dict:
             "objects": len(objects), "seconds_to_settle": round(converged, 2),
             "writes_to_settle": writes(first_writes),
             "writes_per_object": round(writes(first_writes) / len(objects), 2),
+            "minimum_writes": minimum_writes(objects),
+            "writes_over_minimum": round(writes(first_writes) / minimum_writes(objects), 2),
             "requests_to_settle": by_verb(first_writes),
             "idle_rss_mb_empty": round(empty_idle_rss, 1), "idle_rss_mb": round(rss, 1),
             "rss_mb_per_1000_objects": round((rss - empty_idle_rss) * per_thousand, 1),
@@ -103,9 +108,20 @@ def at_rest_and_restart(bench: Bench, size: Size) -> dict:
             "objects_per_second": round(len(fresh) / cold_seconds, 1), "peak_rss_mb": round(cold.peak_rss_mb, 1),
             "peak_rss_mb_per_1000_objects": round((cold.peak_rss_mb - empty_idle_rss) * 1000 / len(fresh), 1),
             "writes": writes(cold_writes), "writes_per_object": round(writes(cold_writes) / len(fresh), 2),
+            "floor_seconds": round(floor_seconds, 2), "over_floor": round(cold_seconds / floor_seconds, 2),
         },
         "curves": {"W2 settled objects": curve, "W3 cold start: objects with a status": cold_curve},
     }
+
+
+# What a correct operator must write for each kind of the objects at rest to settle: a Dataset
+# its validation Job and two statuses (Validating while the Job runs, then Ready); the waiting kinds
+# one status saying what they wait for.
+MINIMUM_WRITES = {"Dataset": 3, "Experiment": 1, "Model": 1, "Deployment": 1}
+
+
+def minimum_writes(objects: list[dict]) -> int:
+    return sum(MINIMUM_WRITES[o["kind"]] for o in objects)
 
 
 def _settle_rss(operator) -> float:
