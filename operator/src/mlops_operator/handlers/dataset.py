@@ -1,5 +1,6 @@
 """Dataset: gather (the Dataset, its validation Jobs, their pods) -> logic.dataset.plan -> apply."""
 
+import asyncio
 from datetime import datetime
 
 from ..api.dataset import DatasetSpec
@@ -21,8 +22,8 @@ def controller(refresh_scale: float = 1.0) -> Controller:
         if dataset is None:
             return None
         meta, spec, status = dataset.meta, dataset.spec, dataset.status
-        jobs = await owned_jobs(kube, meta)
-        pods = await pods_of(kube, meta, live_only=False)  # a Dataset keeps a handful of rounds
+        # A Dataset keeps a handful of rounds: all its pods, read at once with its Jobs.
+        jobs, pods = await asyncio.gather(owned_jobs(kube, meta), pods_of(kube, meta, live_only=False))
         events = await creation_events(kube, meta.namespace, jobs, pods, now)
         return Observed(meta, status, DatasetWorld(meta, spec, status, jobs, now, pods, events, refresh_scale))
 

@@ -24,6 +24,9 @@ from .runner import Controller, Key, Observed
 
 KIND = "Deployment"
 SCRAPE_TIMEOUT = aiohttp.ClientTimeout(total=3)
+# What a Deployment owns, in gather's order: server Deployments, their pods, Service, autoscaler.
+SERVING_READS = (("apps/v1", "Deployment"), ("v1", "Pod"), ("v1", "Service"),
+                 ("autoscaling/v2", "HorizontalPodAutoscaler"))
 
 
 def _model(body: dict[str, Any]) -> ModelFacts:
@@ -80,13 +83,14 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
         return None
     meta, spec, status = deployment.meta, deployment.spec, deployment.status
     mine = {labels.OWNER_UID: meta.uid}
-    models = [_model(b) for b in await kube.list(MLOPS_API_VERSION, "Model", meta.namespace, {})]
-    servers = [ServerFacts.of(b) for b in owned(await kube.list("apps/v1", "Deployment", meta.namespace, mine),
-                                                meta.uid)]
-    pods = pods_by_model(await kube.list("v1", "Pod", meta.namespace, mine), servers)
-    children = {(b["kind"], b["metadata"]["name"]): b
-                for kind in (("v1", "Service"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
-                for b in owned(await kube.list(*kind, meta.namespace, mine), meta.uid)}
+    # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
+    model_bodies, server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
+        kube.list(MLOPS_API_VERSION, "Model", meta.namespace, {}),
+        *(kube.list(api_version, kind, meta.namespace, mine) for api_version, kind in SERVING_READS))
+    models = [_model(b) for b in model_bodies]
+    servers = [ServerFacts.of(b) for b in owned(server_bodies, meta.uid)]
+    pods = pods_by_model(pod_bodies, servers)
+    children = {(b["kind"], b["metadata"]["name"]): b for b in owned(services + autoscalers, meta.uid)}
     world: dict[str, Any] = {}
     canary = (status.get("canary") or {}).get("model")
     if canary:

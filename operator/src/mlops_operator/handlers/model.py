@@ -1,6 +1,7 @@
 """Model: gather (the Model, the other versions of its modelName, its Dataset, its evaluation Jobs
 and the pods that matter) -> logic.model.plan -> apply."""
 
+import asyncio
 from datetime import datetime
 
 from ..api.model import ModelSpec
@@ -10,7 +11,7 @@ from ..logic.dataset_view import DatasetView
 from ..logic.model.evaluation import unrecorded_finished
 from ..logic.model.plan import ModelWorld, Sibling, plan
 from ..resources.meta import Meta
-from .reads import creation_events, owned_jobs, parsed, pods_of, pods_of_jobs, spec_or_none
+from .reads import creation_events, no_object, no_pods, owned_jobs, parsed, pods_of, pods_of_jobs, spec_or_none
 from .runner import Controller, Key, Observed
 
 KIND = "Model"
@@ -25,16 +26,19 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
     if model is None:
         return None
     meta, spec, status = model.meta, model.spec, model.status
-    versions = await kube.list(MLOPS_API_VERSION, KIND, meta.namespace, {})
+    # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
+    versions, dataset_body, jobs = await asyncio.gather(
+        kube.list(MLOPS_API_VERSION, KIND, meta.namespace, {}),
+        kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, spec.validation.dataset.name)
+        if spec.validation else no_object(),
+        owned_jobs(kube, meta))
     siblings = [_sibling(v) for v in versions
                 if (v.get("spec") or {}).get("modelName") == spec.model_name and v["metadata"].get("uid") != meta.uid]
-    dataset = None
-    if spec.validation:
-        name = spec.validation.dataset.name
-        dataset = DatasetView.of(name, await kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, name))
-    jobs = await owned_jobs(kube, meta)
-    pods = await pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else {}
-    pods.update(await pods_of_jobs(kube, meta.namespace, unrecorded_finished(jobs, status.get("validation") or {})))
+    dataset = DatasetView.of(spec.validation.dataset.name, dataset_body) if spec.validation else None
+    live, finished = await asyncio.gather(
+        pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else no_pods(),
+        pods_of_jobs(kube, meta.namespace, unrecorded_finished(jobs, status.get("validation") or {})))
+    pods = {**live, **finished}
     events = await creation_events(kube, meta.namespace, jobs, pods, now)
     world = ModelWorld(meta, spec, status, siblings, dataset, jobs, now, pods, events)
     return Observed(meta, status, world)

@@ -53,6 +53,15 @@ def spec_or_none(body: dict[str, Any], model: type[S]) -> S | None:
         return None
 
 
+async def no_pods() -> dict[str, list[dict[str, Any]]]:
+    """A read skipped, in an asyncio.gather of reads."""
+    return {}
+
+
+async def no_object() -> dict[str, Any] | None:
+    return None
+
+
 async def owned_jobs(kube: Kube, owner: Meta) -> list[JobFacts]:
     """The Jobs the owner controls, selected by its UID (never by its name)."""
     jobs = await kube.list("batch/v1", "Job", owner.namespace, {labels.OWNER_UID: owner.uid})
