@@ -120,6 +120,8 @@ def crd_for(kind: Kind) -> dict[str, Any]:
                         }
                         for c in kind.columns
                     ],
+                    **({"selectableFields": [{"jsonPath": f} for f in kind.selectable_fields]}
+                       if kind.selectable_fields else {}),
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",

@@ -5,8 +5,8 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from .. import __version__
-from .common import (ApiModel, Duration, EnvFromSource, EnvVar, Name, PodSettings, ResourceRequirements, StatusBase,
-                     cel, rules)
+from .common import (ApiModel, DnsLabel, Duration, EnvFromSource, EnvVar, Name, PodSettings, ResourceRequirements,
+                     StatusBase, cel, rules)
 from .model import AliasName
 from .vocabulary import DeploymentPhase
 
@@ -30,8 +30,8 @@ class ModelRef(ApiModel):
 
     name: Name | None = None
     """A Model object in the same namespace, served whatever its gate said (pinning is a decision)."""
-    model_name: Annotated[str, Field(max_length=63)] | None = None
-    """Follow the version of this modelName that holds alias."""
+    model_name: DnsLabel | None = None
+    """Follow the version of this modelName that holds alias (a Model's modelName, a DNS label)."""
     alias: AliasName | None = None
     """The alias to follow with modelName (default champion)."""
 

@@ -66,6 +66,9 @@ class Kind:
     phases: type[Term]
     conditions: tuple[ConditionType, ...]
     terms: tuple[type[Term], ...]  # the reasons and Events it may show, and its sub-vocabularies
+    # Spec fields a LIST can select on (the CRD's selectableFields): the operator reads the objects
+    # it needs by them instead of listing the namespace.
+    selectable_fields: tuple[str, ...] = ()
 
     @property
     def singular(self) -> str:
@@ -139,6 +142,7 @@ MODEL = Kind(
     conditions=(ConditionType.READY, ConditionType.EVALUATED, ConditionType.PROMOTED, ConditionType.RECONCILING,
                 ConditionType.STALLED),
     terms=(ModelReason, CommonReason, ModelEvent, AliasChange),
+    selectable_fields=(".spec.modelName",),  # a version's siblings; a Deployment's alias holders
 )
 
 DEPLOYMENT = Kind(

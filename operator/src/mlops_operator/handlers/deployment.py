@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from .. import labels
-from ..api.deployment import RUNTIME_IMAGE, DeploymentSpec
+from ..api.deployment import RUNTIME_IMAGE, DeploymentSpec, ModelRef
 from ..api.model import ModelSpec
 from ..kube.client import Kube
 from ..kube.resources import MLOPS_API_VERSION
@@ -77,6 +77,19 @@ async def _signatures(kube: Kube, namespace: str, models: list[ModelFacts], spec
     return {target.meta.name: serving_signature(body)}
 
 
+async def _models(kube: Kube, namespace: str, ref: ModelRef, served: set[str]) -> list[dict[str, Any]]:
+    """The Models a Deployment's decision concerns: what its modelRef names (the versions of a
+    modelName, selected by the API server; or one Model) and the versions it serves now. Never
+    the namespace's every Model: that read grows with all of them, for each reconcile."""
+    if ref.model_name:
+        selected = await kube.list(MLOPS_API_VERSION, "Model", namespace, {}, {"spec.modelName": ref.model_name})
+    else:
+        selected = [b for b in [await kube.get(MLOPS_API_VERSION, "Model", namespace, ref.name)] if b]
+    missing = sorted(served - {b["metadata"]["name"] for b in selected})
+    more = await asyncio.gather(*(kube.get(MLOPS_API_VERSION, "Model", namespace, name) for name in missing))
+    return selected + [b for b in more if b]
+
+
 async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
     deployment = await parsed(kube, KIND, key, DeploymentSpec)
     if deployment is None:
@@ -84,11 +97,11 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
     meta, spec, status = deployment.meta, deployment.spec, deployment.status
     mine = {labels.OWNER_UID: meta.uid}
     # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
-    model_bodies, server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
-        kube.list(MLOPS_API_VERSION, "Model", meta.namespace, {}),
+    server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
         *(kube.list(api_version, kind, meta.namespace, mine) for api_version, kind in SERVING_READS))
-    models = [_model(b) for b in model_bodies]
     servers = [ServerFacts.of(b) for b in owned(server_bodies, meta.uid)]
+    served = {s.model for s in servers} | {status.get("stableModel"), (status.get("canary") or {}).get("model")}
+    models = [_model(b) for b in await _models(kube, meta.namespace, spec.model_ref, served - {None, ""})]
     pods = pods_by_model(pod_bodies, servers)
     children = {(b["kind"], b["metadata"]["name"]): b for b in owned(services + autoscalers, meta.uid)}
     world: dict[str, Any] = {}

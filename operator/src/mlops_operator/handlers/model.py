@@ -28,12 +28,12 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
     meta, spec, status = model.meta, model.spec, model.status
     # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
     versions, dataset_body, jobs = await asyncio.gather(
-        kube.list(MLOPS_API_VERSION, KIND, meta.namespace, {}),
+        # The versions of its modelName, selected by the API server (a selectable field).
+        kube.list(MLOPS_API_VERSION, KIND, meta.namespace, {}, {"spec.modelName": spec.model_name}),
         kube.get(MLOPS_API_VERSION, "Dataset", meta.namespace, spec.validation.dataset.name)
         if spec.validation else no_object(),
         owned_jobs(kube, meta))
-    siblings = [_sibling(v) for v in versions
-                if (v.get("spec") or {}).get("modelName") == spec.model_name and v["metadata"].get("uid") != meta.uid]
+    siblings = [_sibling(v) for v in versions if v["metadata"].get("uid") != meta.uid]
     dataset = DatasetView.of(spec.validation.dataset.name, dataset_body) if spec.validation else None
     live, finished = await asyncio.gather(
         pods_of(kube, meta, live_only=True) if any(not j.finished for j in jobs) else no_pods(),
