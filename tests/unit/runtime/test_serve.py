@@ -245,7 +245,7 @@ INPUTS = "(age, visits, member, city)"
     ({"id": "1"}, 'the body needs "inputs": a list of tensors {"name", "shape", "datatype", "data"}', {}),
     ({"inputs": [{"shape": [1], "datatype": "FP64", "data": [1]}]}, 'inputs[0] needs a "name"', {}),
     ({"inputs": [{"name": "age", "shape": "2", "datatype": "FP64", "data": [1, 2]}]},
-     "input 'age' needs a \"shape\": a list of sizes such as [3] or [3, 1], not '2'", {}),
+     "input 'age' needs a \"shape\": a list of sizes such as [3] or [3, 1], not \"2\"", {}),
     ({"id": 7, **people()}, '"id" must be a string, not 7', {}),
     ({**people(), "outputs": [{"name": "explain"}]}, "output 'explain' is not one the model gives "
                                                       "(predict, predict_proba)", {}),
