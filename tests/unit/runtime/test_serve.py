@@ -283,7 +283,8 @@ INPUTS = "(age, visits, member, city)"
 async def test_a_request_that_breaks_the_protocol_or_the_schema_is_refused_and_counted(artifacts, body, message,
                                                                                         violations):
     async with serving(config(artifacts / "people.joblib", signature=SIGNATURE)) as (_, client):
-        request = {"data": body} if isinstance(body, bytes) else {"json": body}
+        request = {"data": body, "headers": {"Content-Type": "application/json"}} if isinstance(body, bytes) else {
+            "json": body}
         status, document = await answer(client, "POST", f"/v2/models/{NAME}/infer", **request)
         assert (status, list(document)) == (400, ["error"])
         assert message in document["error"]
