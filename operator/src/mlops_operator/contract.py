@@ -32,6 +32,9 @@ SERVING_SIGNATURE = "MLOPS_SERVING_SIGNATURE"  # the training data's columns as 
 SERVER_ADDRESS = "MLOPS_SERVER_ADDRESS"  # the pod's IP: the server listens there, never on 0.0.0.0
 SERVER_PORT = "MLOPS_SERVER_PORT"
 DRAIN_SECONDS = "MLOPS_DRAIN_SECONDS"  # how long a server keeps answering after SIGTERM
+# Not set by the operator; a Model's server.env may set them (runtime.serve documents the defaults).
+MAX_REQUEST_BYTES = "MLOPS_MAX_REQUEST_BYTES"  # the largest request body a server reads
+READ_SECONDS = "MLOPS_READ_SECONDS"  # how long a client may take to send a request's headers, and its body
 # What a model server exports on /metrics that the operator reads to judge a canary.
 SERVER_REQUESTS_METRIC = "mlops_server_requests"  # counter (…_total on the wire), label outcome:
 OUTCOME_ERROR = "error"  # answered 5xx; the others are success and bad_request

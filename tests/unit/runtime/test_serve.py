@@ -245,7 +245,7 @@ INPUTS = "(age, visits, member, city)"
     ({"id": "1"}, 'the body needs "inputs": a list of tensors {"name", "shape", "datatype", "data"}', {}),
     ({"inputs": [{"shape": [1], "datatype": "FP64", "data": [1]}]}, 'inputs[0] needs a "name"', {}),
     ({"inputs": [{"name": "age", "shape": "2", "datatype": "FP64", "data": [1, 2]}]},
-     "input 'age' needs a \"shape\": a list of sizes such as [3] or [3, 1], not '2'", {}),
+     "input 'age' needs a \"shape\": a list of sizes such as [3] or [3, 1], not \"2\"", {}),
     ({"id": 7, **people()}, '"id" must be a string, not 7', {}),
     ({**people(), "outputs": [{"name": "explain"}]}, "output 'explain' is not one the model gives "
                                                       "(predict, predict_proba)", {}),
@@ -283,7 +283,8 @@ INPUTS = "(age, visits, member, city)"
 async def test_a_request_that_breaks_the_protocol_or_the_schema_is_refused_and_counted(artifacts, body, message,
                                                                                         violations):
     async with serving(config(artifacts / "people.joblib", signature=SIGNATURE)) as (_, client):
-        request = {"data": body} if isinstance(body, bytes) else {"json": body}
+        request = {"data": body, "headers": {"Content-Type": "application/json"}} if isinstance(body, bytes) else {
+            "json": body}
         status, document = await answer(client, "POST", f"/v2/models/{NAME}/infer", **request)
         assert (status, list(document)) == (400, ["error"])
         assert message in document["error"]

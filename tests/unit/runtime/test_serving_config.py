@@ -16,18 +16,21 @@ SIGNATURE = {"inputs": [{"name": "age", "datatype": "FP64", "nullable": True, "m
 def test_every_setting_comes_from_the_environment():
     config = config_from_environment({**ENV, "MLOPS_SERVING_SIGNATURE": json.dumps(SIGNATURE),
                                       "MLOPS_SERVER_ADDRESS": "10.1.2.3", "MLOPS_SERVER_PORT": "9000",
-                                      "MLOPS_DRAIN_SECONDS": "2.5"})
+                                      "MLOPS_DRAIN_SECONDS": "2.5", "MLOPS_MAX_REQUEST_BYTES": "65536",
+                                      "MLOPS_READ_SECONDS": "30"})
     assert config == ServerConfig(model_uri="s3://models/churn/3/model.joblib", model_format="sklearn",
                                   model_name="churn", model_version="3", signature=Signature.model_validate(SIGNATURE),
-                                  address="10.1.2.3", port=9000, drain_seconds=2.5)
+                                  address="10.1.2.3", port=9000, drain_seconds=2.5, max_request_bytes=65536,
+                                  read_seconds=30.0)
     assert [(c.name, c.datatype, c.nullable, c.min, c.max, c.allowed_values) for c in config.signature.inputs] == [
         ("age", "FP64", True, 0.0, 99.0, None), ("city", "BYTES", True, None, None, ["Oslo", "Rome"])]
 
 
-def test_defaults_listen_on_loopback_port_8080_and_drain_for_5_seconds():
+def test_defaults_listen_on_loopback_port_8080_drain_for_5_seconds_and_read_4_mib_in_10_seconds():
     assert config_from_environment({**ENV, "MLOPS_SERVING_SIGNATURE": " "}) == ServerConfig(
         model_uri="s3://models/churn/3/model.joblib", model_format="sklearn", model_name="churn", model_version="3",
-        signature=None, address="127.0.0.1", port=8080, drain_seconds=5.0)
+        signature=None, address="127.0.0.1", port=8080, drain_seconds=5.0, max_request_bytes=4 * 1024 * 1024,
+        read_seconds=10.0)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -38,6 +41,9 @@ def test_defaults_listen_on_loopback_port_8080_and_drain_for_5_seconds():
     ({"MLOPS_SERVER_PORT": "70000"}, "MLOPS_SERVER_PORT is '70000'; expected an integer from 1 to 65535"),
     ({"MLOPS_DRAIN_SECONDS": "-1"}, "MLOPS_DRAIN_SECONDS is '-1'; expected a number from 0 to 3600"),
     ({"MLOPS_DRAIN_SECONDS": "nan"}, "MLOPS_DRAIN_SECONDS is 'nan'; expected a number from 0 to 3600"),
+    ({"MLOPS_MAX_REQUEST_BYTES": "4M"}, "MLOPS_MAX_REQUEST_BYTES is '4M'; expected an integer from 1024 to "
+                                        "1073741824"),
+    ({"MLOPS_READ_SECONDS": "0"}, "MLOPS_READ_SECONDS is '0'; expected a number from 0.1 to 3600"),
     ({"MLOPS_SERVING_SIGNATURE": "{"}, "MLOPS_SERVING_SIGNATURE is not a signature: Expecting property name"),
     ({"MLOPS_SERVING_SIGNATURE": '{"inputs": []}'}, "MLOPS_SERVING_SIGNATURE is not a signature: 1 validation error"),
     ({"MLOPS_SERVING_SIGNATURE": '{"inputs": [{"name": "age", "datatype": "FLOAT"}]}'},

@@ -22,6 +22,16 @@ With it, a request sends one tensor per column ([N] or [N, 1], the same N), of t
 outside min/max or allowedValues are answered and counted as drift. Without it, the model takes one [N, F]
 tensor of numbers. Bad requests get 400 {"error": "..."} naming the input, a model that fails on them 500.
 
+What clients send is bounded (each refusal is {"error": "..."} and counts as a bad request):
+- a body is JSON, sent with Content-Type application/json or none (else 415), of at most
+  MLOPS_MAX_REQUEST_BYTES (default 4194304, 4 MiB; after decompression; else 413, refused by its
+  Content-Length before it is read); NaN, Infinity and numbers beyond their datatype are 400s;
+- a client has MLOPS_READ_SECONDS (default 10) to send a request's headers, from connecting or from its
+  previous answer (an idle connection is closed then, without an answer), and as long again for the body
+  (else 408); the rest of a body not read whole is read and dropped for as long, then the connection closes;
+- HTTP that aiohttp cannot parse (a line over 8190 bytes, more than 128 headers...) gets its own 400 with the
+  reason in plain text, and one warning line in the log.
+
 The model loads in the background; if it cannot, the error goes to the termination message and stderr and
 the server exits 1 (so Kubernetes restarts it and a rollout sees the restarts). On SIGTERM or SIGINT
 readiness fails at once, requests are answered for MLOPS_DRAIN_SECONDS (default 5) while endpoints are
@@ -35,6 +45,7 @@ import signal
 import sys
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .report import report
 from .serving.app import build_app
@@ -47,10 +58,28 @@ FAILED = 1
 log = logging.getLogger("mlops_operator.runtime.serve")
 
 
+class _ClientMistakesInOneLine(logging.LoggerAdapter):
+    """aiohttp logs HTTP it cannot parse (a line too long, a bad method, a body that is not in its
+    Content-Encoding...) as an error with its traceback; it is the client's mistake, answered 400 with the
+    reason, so one warning line says it."""
+
+    def exception(self, msg, *args, exc_info=True, **kwargs):
+        if isinstance(exc_info, HttpProcessingError | web.RequestPayloadError):
+            self.warning(msg + ": %s", *args, " ".join(str(exc_info).split()), **kwargs)
+        else:
+            super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
 async def serve(server: ModelServer) -> int:
     """Runs the server until it has drained after a signal (0) or could not listen or load the model (1)."""
     config = server.config
-    runner = web.AppRunner(build_app(server), access_log=None, shutdown_timeout=IN_FLIGHT_SECONDS)
+    # aiohttp's keep-alive timeout runs from a connection's start and from each answer until the next request's
+    # headers are in: it is the time a client has to send them, and how long an idle connection is kept. After
+    # an answer to a body that was not read whole (refused, or too slow), the rest is read and dropped for as
+    # long, so that the client gets to read the answer, and then the connection is closed.
+    runner = web.AppRunner(build_app(server), access_log=None, shutdown_timeout=IN_FLIGHT_SECONDS,
+                           keepalive_timeout=config.read_seconds, lingering_time=config.read_seconds,
+                           logger=_ClientMistakesInOneLine(logging.getLogger("aiohttp.server")))
     await runner.setup()
     try:
         await web.TCPSite(runner, config.address, config.port).start()

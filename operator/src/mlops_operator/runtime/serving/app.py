@@ -1,15 +1,21 @@
 """The model server's HTTP routes: the Open Inference Protocol v2's REST API and /metrics."""
 
-from aiohttp import web
+import asyncio
+import functools
 
-from .server import ModelServer, Reply
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
-MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a batch of tabular rows; aiohttp's default (1 MiB) is a few thousand
+from ... import contract
+from .config import ServerConfig
+from .server import ModelServer, Refused, Reply
+
 SERVER = web.AppKey("server", ModelServer)
+JSON = "application/json"
 
 
 def build_app(server: ModelServer) -> web.Application:
-    app = web.Application(middlewares=[_json_errors], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(middlewares=[_json_errors], client_max_size=server.config.max_request_bytes)
     app[SERVER] = server
     model = "/v2/models/{name}"
     version = model + "/versions/{version}"
@@ -67,9 +73,30 @@ async def model_ready(request: web.Request) -> web.Response:
 
 
 async def infer(request: web.Request) -> web.Response:
-    body = await request.read()
-    return _response(await request.app[SERVER].infer(request.match_info["name"], request.match_info.get("version"),
-                                                     body))
+    server = request.app[SERVER]
+    return _response(await server.infer(request.match_info["name"], request.match_info.get("version"),
+                                        functools.partial(_json_body, request, server.config)))
+
+
+async def _json_body(request: web.Request, config: ServerConfig) -> bytes:
+    """The body, refused unread unless it is JSON of at most max_request_bytes sent within read_seconds."""
+    if hdrs.CONTENT_TYPE in request.headers and request.content_type != JSON:
+        raise Refused(415, f"the body must be JSON, sent as Content-Type: {JSON}; this one is "
+                           f"{request.content_type}")
+    limit, read_seconds = config.max_request_bytes, config.read_seconds
+    too_large = f"this server reads bodies of at most {limit} bytes ({contract.MAX_REQUEST_BYTES})"
+    if request.content_length is not None and request.content_length > limit:
+        raise Refused(413, f"the body has {request.content_length} bytes; {too_large}")
+    try:
+        async with asyncio.timeout(read_seconds):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge:  # chunked, or compressed: found out while reading
+        raise Refused(413, f"the body has more than {limit} bytes; {too_large}") from None
+    except TimeoutError:
+        raise Refused(408, f"the body did not arrive within {read_seconds:g} s") from None
+    except web.RequestPayloadError as error:  # a Content-Encoding the body is not in, a chunk that is not one
+        reason = error.__cause__.message if isinstance(error.__cause__, HttpProcessingError) else error
+        raise Refused(400, f"the body cannot be read: {reason}") from None
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -13,6 +13,9 @@ from ... import contract
 from ..models import LOADERS, Model
 
 DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_DRAIN_SECONDS = "127.0.0.1", 8080, 5.0
+# Limits on what clients send (decisions.md 68): a body of 4 MiB is some 500,000 numbers, and takes about
+# five times its size in memory once parsed; 10 s is ample for a request inside a cluster.
+DEFAULT_MAX_REQUEST_BYTES, DEFAULT_READ_SECONDS = 4 * 1024 * 1024, 10.0
 DATATYPES = ("FP64", "FP32", "INT64", "BOOL", "BYTES")  # the Open Inference Protocol's names
 
 
@@ -77,6 +80,8 @@ class ServerConfig:
     address: str = DEFAULT_ADDRESS
     port: int = DEFAULT_PORT
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    read_seconds: float = DEFAULT_READ_SECONDS
 
 
 def config_from_environment(environ: Mapping[str, str]) -> ServerConfig:
@@ -97,6 +102,8 @@ def config_from_environment(environ: Mapping[str, str]) -> ServerConfig:
         address=environ.get(contract.SERVER_ADDRESS) or DEFAULT_ADDRESS,
         port=_number(environ, contract.SERVER_PORT, int, DEFAULT_PORT, 1, 65535),
         drain_seconds=_number(environ, contract.DRAIN_SECONDS, float, DEFAULT_DRAIN_SECONDS, 0, 3600),
+        max_request_bytes=_number(environ, contract.MAX_REQUEST_BYTES, int, DEFAULT_MAX_REQUEST_BYTES, 1024, 2**30),
+        read_seconds=_number(environ, contract.READ_SECONDS, float, DEFAULT_READ_SECONDS, 0.1, 3600),
     )
 
 

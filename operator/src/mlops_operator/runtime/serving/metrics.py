@@ -11,7 +11,8 @@ REQUEST_DURATION = "mlops_server_request_duration_seconds"  # {model, version}: 
 SCHEMA_VIOLATIONS = "mlops_server_schema_violations_total"  # {model, version, input, kind}
 MODEL_READY = "mlops_server_model_ready"  # {model, version}: 1 while it takes traffic
 
-SUCCESS, BAD_REQUEST, ERROR = "success", "bad_request", contract.OUTCOME_ERROR  # outcomes: 200, 400, 500
+# Outcomes: 200; 400, and the bodies refused unread (408, 413, 415); 500.
+SUCCESS, BAD_REQUEST, ERROR = "success", "bad_request", contract.OUTCOME_ERROR
 OUTCOMES = (SUCCESS, BAD_REQUEST, ERROR)
 # Kinds of schema violation: a wrong datatype, a value outside the training data's range or allowed values,
 # a null in a column that had none (or no column at all), an input the training data did not have.
@@ -43,6 +44,10 @@ class ServerMetrics:
     def request(self, outcome: str, seconds: float) -> None:
         self._requests.labels(**self.labels, outcome=outcome).inc()
         self._duration.labels(**self.labels).observe(seconds)
+
+    def refused(self) -> None:
+        """A body refused before it was parsed: a bad request, whose (the client's) time is not the server's."""
+        self._requests.labels(**self.labels, outcome=BAD_REQUEST).inc()
 
     def violation(self, input_name: str, kind: str) -> None:
         label = self._unknown_input_label(input_name) if kind == UNKNOWN else input_name

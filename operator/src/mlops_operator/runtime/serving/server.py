@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -30,6 +31,14 @@ class Reply:
 
 def error(status: int, message: str) -> Reply:
     return Reply(status, {"error": message})
+
+
+class Refused(Exception):
+    """A request body refused before it is parsed (not JSON, too large, too slow); its message is the error."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 def server_version() -> str:
@@ -83,11 +92,17 @@ class ModelServer:
         return self._not_served(name, version) or Reply(200 if self.ready else 503,
                                                         {"name": self.config.model_name, "ready": self.ready})
 
-    async def infer(self, name: str, version: str | None, body: bytes) -> Reply:
-        """The inference response; requests the model answered (200, 400, 500) are counted and timed."""
+    async def infer(self, name: str, version: str | None, read_body: Callable[[], Awaitable[bytes]]) -> Reply:
+        """The inference response; requests the model answered (200, 400, 500) are counted and timed, bodies
+        refused before (Refused from read_body) counted as bad requests: their time is the client's."""
         if refusal := self._unavailable(name, version):
             return refusal
         assert self.model  # _unavailable says so
+        try:
+            body = await read_body()
+        except Refused as refusal:
+            self.metrics.refused()
+            return error(refusal.status, str(refusal))
         started = time.perf_counter()
         reply = await self._answer(self.model, body)
         self.metrics.request(OUTCOMES[reply.status], time.perf_counter() - started)

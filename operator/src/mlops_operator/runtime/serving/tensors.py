@@ -1,8 +1,13 @@
 """Open Inference Protocol v2 tensors: an infer request's inputs as the model's features, its predictions
-as output tensors, and the tensor metadata a server gives. BadRequest's message is the 400's error."""
+as output tensors, and the tensor metadata a server gives. BadRequest's message is the 400's error.
+
+Everything is checked before anything is allocated for it: a shape must describe the data sent (flat, or
+nested exactly as the shape), so the body's size bounds every tensor; numbers must be finite and fit their
+datatype (JSON has no NaN or Infinity; Python's parser would take them, and models fail on them)."""
 
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +23,11 @@ PREDICT, PREDICT_PROBA = "predict", "predict_proba"
 MATRIX_INPUT = "input"  # without a signature, the one [N, F] tensor's name in the metadata (any name is taken)
 INTEGER_BOUNDS = {**{f"INT{bits}": (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for bits in (8, 16, 32, 64)},
                   **{f"UINT{bits}": (0, 2**bits - 1) for bits in (8, 16, 32, 64)}}
-FLOAT_DATATYPES = ("FP16", "FP32", "FP64")
+FLOAT_BOUNDS = {"FP16": float(np.finfo(np.float16).max), "FP32": float(np.finfo(np.float32).max),
+                "FP64": sys.float_info.max}  # a value beyond is infinite in the model's array
+FLOAT_DATATYPES = tuple(FLOAT_BOUNDS)
+MAX_DIMENSIONS = 32  # numpy's least limit; it also keeps a shape's product short enough to print
+MAX_SIZE = 2**63 - 1  # the protocol's shapes are int64
 NUMERIC_DATATYPES = (*FLOAT_DATATYPES, *INTEGER_BOUNDS)
 COLUMN_TYPES = {"FP64": np.float64, "FP32": np.float32, "INT64": np.int64, "BOOL": np.bool_, "BYTES": object}
 # A column with nulls becomes what pandas makes of one with blanks: integers floats (NaN), booleans objects.
@@ -56,9 +65,11 @@ class InferRequest:
 
 def parse_request(body: bytes) -> InferRequest:
     try:
-        document = json.loads(body)
-    except ValueError as error:
+        document = json.loads(body, parse_constant=_not_json)
+    except ValueError as error:  # UnicodeDecodeError is one
         raise BadRequest(f"the body is not JSON: {error}") from error
+    except RecursionError as error:
+        raise BadRequest("the body is nested too deeply to read") from error
     if not isinstance(document, dict) or not isinstance(document.get("inputs"), list) or not document["inputs"]:
         raise BadRequest('the body needs "inputs": a list of tensors {"name", "shape", "datatype", "data"}')
     request_id, outputs = document.get("id"), document.get("outputs")
@@ -74,28 +85,45 @@ def parse_request(body: bytes) -> InferRequest:
     return InferRequest(request_id, inputs, None if outputs is None else [o["name"] for o in outputs])
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value; a missing value is null")
+
+
 def _tensor(position: int, item: Any) -> Tensor:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise BadRequest(f'inputs[{position}] needs a "name"')
     name, shape, datatype, data = item["name"], item.get("shape"), item.get("datatype"), item.get("data")
-    if not isinstance(shape, list) or not all(type(size) is int and size >= 0 for size in shape):
-        raise BadRequest(f'input {name!r} needs a "shape": a list of sizes such as [3] or [3, 1], not {shape!r}')
+    if not isinstance(shape, list) or not all(type(size) is int and 0 <= size <= MAX_SIZE for size in shape):
+        raise BadRequest(f'input {name!r} needs a "shape": a list of sizes such as [3] or [3, 1], not '
+                         f'{json.dumps(shape)[:100]}')
+    if len(shape) > MAX_DIMENSIONS:
+        raise BadRequest(f"input {name!r} has {len(shape)} dimensions; at most {MAX_DIMENSIONS} are taken")
     if not isinstance(datatype, str):
         raise BadRequest(f'input {name!r} needs a "datatype" such as FP64')
     if not isinstance(data, list):
         raise BadRequest(f'input {name!r} needs "data": a list of values (flat in row-major order, or nested)')
-    values = _flatten(data)
+    values = _values(name, data, shape)
     if len(values) != math.prod(shape):
         raise BadRequest(f"input {name!r} has shape {shape}, which holds {math.prod(shape)} values; "
                          f"its data has {len(values)}")
     return Tensor(name, tuple(shape), datatype, values)
 
 
-def _flatten(data: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    for item in data:
-        flat.extend(_flatten(item) if isinstance(item, list) else [item])
-    return flat
+def _values(name: str, data: list[Any], shape: list[int]) -> list[Any]:
+    """The data's values in row-major order: data is flat, or nested exactly as the shape says (ragged rows
+    or deeper lists are refused, level by level, without recursion)."""
+    if not any(isinstance(item, list) for item in data):
+        return data
+    level = [data]
+    for size in shape:
+        if not all(isinstance(items, list) and len(items) == size for items in level):
+            break
+        level = [item for items in level for item in items]
+    else:
+        if not any(isinstance(item, list) for item in level):
+            return level
+    raise BadRequest(f"input {name!r} has data nested otherwise than its shape {shape}; send it flat, in "
+                     "row-major order, or nested as the shape")
 
 
 def _fits(value: Any, datatype: str) -> bool:
@@ -108,15 +136,16 @@ def _fits(value: Any, datatype: str) -> bool:
     if datatype in INTEGER_BOUNDS:
         low, high = INTEGER_BOUNDS[datatype]
         return isinstance(value, int) and low <= value <= high
-    return datatype in FLOAT_DATATYPES
+    return datatype in FLOAT_BOUNDS and abs(value) <= FLOAT_BOUNDS[datatype]  # False for NaN too
 
 
 def _misfit(tensor: Tensor, nullable: bool) -> str | None:
     """What is wrong with the first value that is not of the tensor's datatype, if one is not."""
     for position, value in enumerate(tensor.data):
         if not (value is None and nullable) and not _fits(value, tensor.datatype):
+            finite = "a finite " if tensor.datatype in FLOAT_BOUNDS and type(value) in (int, float) else ""
             return (f"input {tensor.name!r} holds {json.dumps(value)[:40]} at position {position}, which is not "
-                    f"{tensor.datatype}")
+                    f"{finite}{tensor.datatype}")
     return None
 
 
@@ -216,6 +245,8 @@ def matrix_features(request: InferRequest, model: Model) -> pd.DataFrame:
         raise BadRequest(misfit)
     if tensor.shape[0] == 0:
         raise BadRequest("the inputs hold no rows")
+    if tensor.shape[1] == 0:  # rows of nothing: no model takes them, however many
+        raise BadRequest(f"input {tensor.name!r} has shape {list(tensor.shape)}; the model takes [N, {width}]")
     # A width the model does not take is left to the model (a 500): a new version that does not fit the
     # traffic the old one served is the version's failure, which a canary analysis must see.
     names = model.feature_names if model.feature_names and len(model.feature_names) == tensor.shape[1] else None
