@@ -51,6 +51,10 @@ def reconciles(operator: OperatorProcess) -> float:
     return sum(s.value for s in samples(operator) or [] if s.name == "controller_runtime_reconcile_total")
 
 
+def objects_reported(operator: OperatorProcess) -> bool:
+    return any(s.name == "mlops_objects" for s in samples(operator) or [])
+
+
 def the_leader(operators: list[OperatorProcess]) -> OperatorProcess | None:
     """The one operator that leads while every other stands by, if that is how things are."""
     leaders = [o for o in operators if leading(o)]
@@ -122,9 +126,11 @@ def test_only_the_leader_reconciles_and_when_killed_the_other_finishes_without_d
             apply(crds, namespace, simulated_experiment("sim", "cancer"))
             wait_for(lambda: get_json(crds, namespace, "jobs", "-l", "mlops.dev/experiment=sim")["items"], 30,
                      "the first trials' Jobs")
-            # The follower watched all along (its queues hold every key) but never reconciled.
+            # The follower watched all along (its queues hold every key) but never reconciled, and
+            # reports no domain metrics: summed over both, every object counts once.
             assert reconciles(leader) > 0
             assert reconciles(follower) == 0 and standing_by(follower)
+            assert objects_reported(leader) and not objects_reported(follower)
 
             killed_at = time.monotonic()
             leader.kill()
@@ -139,7 +145,7 @@ def test_only_the_leader_reconciles_and_when_killed_the_other_finishes_without_d
             assert spec["leaseTransitions"] == 1
 
             final = wait_for(lambda: experiment_finished(crds, namespace, "sim"), 90, "the Experiment to finish")
-            assert reconciles(follower) > 0
+            assert reconciles(follower) > 0 and objects_reported(follower)
     finally:
         watch.stop()
 

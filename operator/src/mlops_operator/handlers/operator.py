@@ -104,8 +104,9 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         except OSError as error:  # a port taken is not fixed by retrying: stop, and say which
             raise kopf.PermanentError(f"cannot serve /metrics on {SETTINGS.metrics_address}: {error}") from error
     if not SETTINGS.leader_elect:
-        _start_workers(queues)
+        _lead(_runtime)
         return
+    metrics.inventory.reporting = False  # a stand-by's domain metrics would count everything twice
     # A follower keeps kopf's watches and keeps queuing keys (a warm start), but its workers, the
     # only code that writes, start only once it holds the Lease.
     candidate = Candidate(f"{SETTINGS.lease_namespace}/{SETTINGS.lease_name}", candidate_identity(),
@@ -114,12 +115,14 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     _runtime.elector = LeaderElector(LeaseStore(kube, SETTINGS.lease_namespace, SETTINGS.lease_name), candidate,
                                      metrics.controllers.leader_election(SETTINGS.lease_name))
     _runtime.election = asyncio.create_task(
-        _runtime.elector.run(started_leading=partial(_start_workers, queues), stopped_leading=_exit_at_once),
+        _runtime.elector.run(started_leading=partial(_lead, _runtime), stopped_leading=_exit_at_once),
         name="leader election")
 
 
-def _start_workers(queues: dict[str, WorkQueue]) -> None:
-    for queue in queues.values():
+def _lead(runtime: Runtime) -> None:
+    """Reconcile (the workers run) and report the domain metrics: what only one replica does."""
+    runtime.metrics.inventory.reporting = True
+    for queue in runtime.queues.values():
         queue.start()
 
 
