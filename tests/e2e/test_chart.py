@@ -133,8 +133,8 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
 def the_stand_by_reconciled_nothing(prometheus, stand_bys: list[dict]) -> None:
     """Scraped like the leader, the stand-by says it is one and shows no reconcile of any result."""
     (pod,) = [p["metadata"]["name"] for p in stand_bys]
-    status = f'leader_election_master_status{{pod="{pod}",name="{RELEASE}-leader"}}'
-    wait_for(lambda: list(numbers(prometheus, status).values()) == [0.0], SCRAPE_SECONDS, f"{status} == 0")
+    standing_by = f'leader_election_master_status{{pod="{pod}",name="{RELEASE}-leader"}}'
+    wait_for(lambda: list(numbers(prometheus, standing_by).values()) == [0.0], SCRAPE_SECONDS, f"{standing_by} == 0")
     reconciles = f'sum(controller_runtime_reconcile_total{{pod="{pod}"}})'
     assert list(numbers(prometheus, reconciles).values()) == [0.0]
 
@@ -150,8 +150,8 @@ def the_metrics_tell_the_pipeline(cluster, namespace, prometheus, pod: dict, mod
     by phase, the sweep's best objective, the version's scores and gate decision, the champion's
     age, and the served requests by model and version."""
     ns, pod_name = f'namespace="{namespace}"', pod["metadata"]["name"]
-    status = f'leader_election_master_status{{pod="{pod_name}",name="{RELEASE}-leader"}}'
-    wait_for(lambda: list(numbers(prometheus, status).values()) == [1.0], SCRAPE_SECONDS, f"{status} == 1")
+    leading = f'leader_election_master_status{{pod="{pod_name}",name="{RELEASE}-leader"}}'
+    wait_for(lambda: list(numbers(prometheus, leading).values()) == [1.0], SCRAPE_SECONDS, f"{leading} == 1")
     reconciles = f'sum by (controller) (rate(controller_runtime_reconcile_total{{pod="{pod_name}"}}[1m]))'
     wait_for(lambda: {dict(k)["controller"] for k in numbers(prometheus, reconciles)}
              == {"dataset", "experiment", "model", "deployment"}, SCRAPE_SECONDS,
