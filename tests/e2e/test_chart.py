@@ -126,7 +126,7 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
     # The same pod led throughout: no restart, no lost Lease, and every permission from the start.
     assert leader_pod(cluster, namespace)["metadata"]["name"] == leader["metadata"]["name"]
     the_metrics_tell_the_pipeline(cluster, namespace, prometheus, leader, model)
-    the_stand_by_reconciled_nothing(prometheus, [p for p in pods if p is not leader])
+    the_stand_by_reconciled_nothing(prometheus, [p for p in pods if p["metadata"]["name"] != leader["metadata"]["name"]])
     assert [p["status"]["containerStatuses"][0]["restartCount"] for p in operator_pods(cluster, namespace)] == [0, 0]
 
 

@@ -185,3 +185,17 @@ def test_a_leader_stopped_by_sigterm_releases_the_lease_and_the_other_takes_over
         assert (spec["leaseDurationSeconds"], spec["leaseTransitions"]) == (LEASE_DURATION, 1)
         assert "Traceback" not in leader.output() + follower.output()
     assert lease(crds, namespace)["holderIdentity"] == ""  # the second leader released it too, on its way out
+
+
+def test_a_leader_that_finds_another_holder_exits_at_once(crds, namespace, tmp_path):
+    """Someone else wrote the Lease (as a candidate that judged it expired would): the leader's next
+    renewal conflicts, it reads the new holder and exits non-zero before writing anything more."""
+    with OperatorRunner(crds, namespace, tmp_path) as runner:
+        operator = runner.start(*elect(namespace))
+        wait_for(lambda: leading(operator), 30, "the operator to lead")
+        crds.kubectl("patch", "lease", LEASE, "--type=merge", "-p", '{"spec":{"holderIdentity":"intruder"}}',
+                     namespace=namespace)
+        wait_for(lambda: operator.process.poll() is not None, 2 * RETRY_PERIOD + 5, "the operator to exit")
+        assert operator.process.returncode == 1, operator.output()
+        assert "lost Lease" in operator.output() and "now held by 'intruder'" in operator.output()
+        assert lease(crds, namespace)["holderIdentity"] == "intruder"
