@@ -87,3 +87,11 @@ class OperatorRunner:
         for operator in self.started:
             if operator.process.poll() is None:
                 operator.terminate()
+
+
+def lease_holder_pod(cluster, namespace: str, lease: str, pods: list[dict]) -> dict | None:
+    """Of an operator's pods, the one holding its leader-election Lease (the holder's identity is
+    the pod's name and a random suffix), or None while nobody holds it."""
+    found = cluster.kubectl("get", "lease", lease, "-o", "json", namespace=namespace, check=False)
+    holder = json.loads(found.stdout)["spec"].get("holderIdentity") if found.returncode == 0 else None
+    return next((p for p in pods if holder and holder.startswith(p["metadata"]["name"] + "_")), None)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from pipeline import apply, condition, status, write_csv
-from support import get_json, wait_for
+from support import get_json, lease_holder_pod, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted, pytest.mark.timeout(1500)]
 
@@ -53,9 +53,14 @@ def release(helm, cluster, namespace):
         helm_run(helm, cluster, "uninstall", name, "--namespace", namespace, "--wait", check=False)
 
 
-def operator_pod(cluster, namespace) -> dict:
-    (pod,) = get_json(cluster, namespace, "pods", "-l", "app.kubernetes.io/name=mlops-operator")["items"]
-    return pod
+def operator_pods(cluster, namespace) -> list[dict]:
+    return get_json(cluster, namespace, "pods", "-l", "app.kubernetes.io/name=mlops-operator")["items"]
+
+
+def leader_pod(cluster, namespace) -> dict:
+    """The operator pod holding the chart's Lease (the other one stands by)."""
+    return wait_for(lambda: lease_holder_pod(cluster, namespace, f"{RELEASE}-leader", operator_pods(cluster, namespace)),
+                    30, "an operator pod to hold the Lease")
 
 
 def example(name: str, **changes) -> dict:
@@ -89,14 +94,17 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
                                                                              prometheus, tmp_path):
     # The CRDs are the session's (kubectl-applied); the chart's defaults otherwise: every namespace.
     release("--set", "crds.enabled=false")
-    pod = operator_pod(cluster, namespace)
-    assert pod["spec"]["serviceAccountName"] == RELEASE
-    assert all(c["ready"] for c in pod["status"]["containerStatuses"]), pod["status"]
-    if cluster.local:
-        # In-cluster configuration only: no kubeconfig reaches the process, only the token volume.
-        pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
-        environment = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if v)
-        assert "KUBECONFIG" not in environment and environment["KUBERNETES_SERVICE_HOST"]
+    pods = operator_pods(cluster, namespace)
+    assert len(pods) == 2  # the chart's default: one leads, one stands by
+    for pod in pods:
+        assert pod["spec"]["serviceAccountName"] == RELEASE
+        assert all(c["ready"] for c in pod["status"]["containerStatuses"]), pod["status"]
+        if cluster.local:
+            # In-cluster configuration only: no kubeconfig reaches the process, only the token volume.
+            pid = int(pod["status"]["containerStatuses"][0]["containerID"].removeprefix("local://"))
+            environment = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if v)
+            assert "KUBECONFIG" not in environment and environment["KUBERNETES_SERVICE_HOST"]
+    leader = leader_pod(cluster, namespace)
 
     data = tmp_path / "breast-cancer.csv"
     apply(cluster, namespace, example("dataset.yaml", **{"spec.source.uri": write_csv(data)}))
@@ -115,9 +123,20 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
     metrics_ip = get_json(cluster, namespace, "service", f"{RELEASE}-metrics")["spec"]["clusterIP"]
     with urllib.request.urlopen(f"http://{metrics_ip}:8383/metrics", timeout=10) as response:
         assert b"controller_runtime_reconcile_total" in response.read()
-    the_metrics_tell_the_pipeline(cluster, namespace, prometheus, operator_pod(cluster, namespace), model)
-        # The operator never restarted: it had every permission it needed from the start.
-    assert operator_pod(cluster, namespace)["status"]["containerStatuses"][0]["restartCount"] == 0
+    # The same pod led throughout: no restart, no lost Lease, and every permission from the start.
+    assert leader_pod(cluster, namespace)["metadata"]["name"] == leader["metadata"]["name"]
+    the_metrics_tell_the_pipeline(cluster, namespace, prometheus, leader, model)
+    the_stand_by_reconciled_nothing(prometheus, [p for p in pods if p["metadata"]["name"] != leader["metadata"]["name"]])
+    assert [p["status"]["containerStatuses"][0]["restartCount"] for p in operator_pods(cluster, namespace)] == [0, 0]
+
+
+def the_stand_by_reconciled_nothing(prometheus, stand_bys: list[dict]) -> None:
+    """Scraped like the leader, the stand-by says it is one and shows no reconcile of any result."""
+    (pod,) = [p["metadata"]["name"] for p in stand_bys]
+    standing_by = f'leader_election_master_status{{pod="{pod}",name="{RELEASE}-leader"}}'
+    wait_for(lambda: list(numbers(prometheus, standing_by).values()) == [0.0], SCRAPE_SECONDS, f"{standing_by} == 0")
+    reconciles = f'sum(controller_runtime_reconcile_total{{pod="{pod}"}})'
+    assert list(numbers(prometheus, reconciles).values()) == [0.0]
 
 
 def numbers(prometheus, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -131,6 +150,8 @@ def the_metrics_tell_the_pipeline(cluster, namespace, prometheus, pod: dict, mod
     by phase, the sweep's best objective, the version's scores and gate decision, the champion's
     age, and the served requests by model and version."""
     ns, pod_name = f'namespace="{namespace}"', pod["metadata"]["name"]
+    leading = f'leader_election_master_status{{pod="{pod_name}",name="{RELEASE}-leader"}}'
+    wait_for(lambda: list(numbers(prometheus, leading).values()) == [1.0], SCRAPE_SECONDS, f"{leading} == 1")
     reconciles = f'sum by (controller) (rate(controller_runtime_reconcile_total{{pod="{pod_name}"}}[1m]))'
     wait_for(lambda: {dict(k)["controller"] for k in numbers(prometheus, reconciles)}
              == {"dataset", "experiment", "model", "deployment"}, SCRAPE_SECONDS,
@@ -167,8 +188,10 @@ def test_the_charts_identity_is_refused_what_the_chart_does_not_grant(cluster, c
     as_operator = token_kubectl(cluster, namespace, RELEASE)
     who = as_operator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
     assert who.stdout == f"system:serviceaccount:{namespace}:{RELEASE}", who.stderr
-    # Granted: what the operator does.
+    # Granted: what the operator does, and its Lease in its own namespace (the release's, here also watched).
     assert as_operator("get", "datasets,experiments,models,mldeploy,jobs").returncode == 0
+    for verb in ("get", "create", "update"):
+        assert as_operator("auth", "can-i", verb, "leases.coordination.k8s.io").stdout.strip() == "yes", verb
     # Refused: Secrets, making or deleting users' objects, and anything outside its namespace.
     apply(cluster, namespace, example("dataset.yaml"))
     another = yaml.safe_dump(example("dataset.yaml", **{"metadata.name": "another"}))
@@ -177,6 +200,7 @@ def test_the_charts_identity_is_refused_what_the_chart_does_not_grant(cluster, c
         "create a Dataset": as_operator("create", "-f", "-", input=another),
         "delete a Dataset": as_operator("delete", "dataset", "breast-cancer", "--wait=false"),
         "list pods in kube-system": as_operator("get", "pods", "-n", "kube-system"),
+        "read a Lease in kube-system": as_operator("get", "lease", "kube-scheduler", "-n", "kube-system"),
     }
     for what, result in refusals.items():
         assert result.returncode != 0 and "forbidden" in result.stderr.lower(), f"{what}: {result.stderr}"

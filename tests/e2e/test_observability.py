@@ -19,7 +19,7 @@ from pipeline import apply, condition, dataset, events, experiment, script_train
 from prometheus import CHART_RULES
 import predictions
 from predictions import Answer, Traffic
-from support import get_json, wait_for
+from support import get_json, lease_holder_pod, wait_for
 
 # The first use of the `prometheus` fixture may build Prometheus from its Go module (minutes, once).
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted, pytest.mark.timeout(900)]
@@ -206,16 +206,19 @@ def test_the_charts_operator_pod_is_scraped_its_series_stay_flat_over_a_hundred_
     helm_run(helm, cluster, "install", "mlops-operator", str(CHART), "--namespace", namespace, "--wait",
              "--timeout", "240s", "--set", "crds.enabled=false", "--set", f"rbac.namespaces={{{namespace}}}")
     try:
-        (pod,) = [p["metadata"]["name"] for p in get_json(
-            cluster, namespace, "pods", "-l", "app.kubernetes.io/name=mlops-operator")["items"]]
+        # Two pods (the chart's default); the Lease's holder is the one that reconciles.
+        pods = get_json(cluster, namespace, "pods", "-l", "app.kubernetes.io/name=mlops-operator")["items"]
+        pod = wait_for(lambda: lease_holder_pod(cluster, namespace, "mlops-operator-leader", pods), 30,
+                       "an operator pod to hold the Lease")["metadata"]["name"]
         workers = f'sum by (controller) (controller_runtime_max_concurrent_reconciles{{pod="{pod}"}})'
         four_each = {(("controller", c),): 4.0 for c in ("dataset", "experiment", "model", "deployment")}
         wait_for(lambda: numbers(prometheus, workers) == four_each, SCRAPE_SECONDS,
                  f"Prometheus to scrape the operator pod's controller-runtime metrics: {workers}")
-        # Its two ports (health, metrics) are two discovered targets, both rewritten to the metrics
-        # port by the annotation: one scrape, one `up`.
+        # Each pod's two ports (health, metrics) are two discovered targets, both rewritten to the
+        # metrics port by the annotation: one scrape, one `up` per pod.
         up = f'up{{namespace="{namespace}"}}'
-        assert list(numbers(prometheus, up).values()) == [1.0]
+        wait_for(lambda: list(numbers(prometheus, up).values()) == [1.0] * len(pods), SCRAPE_SECONDS,
+                 f"one {up} per operator pod")
 
         # A hundred trials add no series: the first finished trial's set is the last one's.
         apply(cluster, namespace, dataset("numbers", write_csv(tmp_path / "data.csv")))

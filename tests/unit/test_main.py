@@ -1,6 +1,9 @@
 """`python -m mlops_operator`'s command line."""
 
+import pytest
+
 from mlops_operator.__main__ import parse_args
+from mlops_operator.logic.leader import Timing
 
 
 def test_the_liveness_endpoint_listens_on_loopback_unless_told_otherwise():
@@ -12,3 +15,21 @@ def test_metrics_are_served_on_loopback_unless_told_otherwise():
     assert parse_args(["-A"]).metrics_address == "127.0.0.1:8383"
     assert parse_args(["-A", "--metrics-address", "10.244.0.7:9090"]).metrics_address == "10.244.0.7:9090"
     assert parse_args(["-A", "--metrics-address", ""]).metrics_address == ""
+
+
+def test_leader_election_is_off_unless_asked_for_and_then_needs_a_namespace(monkeypatch, capsys):
+    monkeypatch.delenv("POD_NAMESPACE", raising=False)
+    assert parse_args(["-A"]).leader_elect is False
+    with pytest.raises(SystemExit):
+        parse_args(["-A", "--leader-elect"])
+    assert "--leader-elect needs the Lease's namespace" in capsys.readouterr().err
+    monkeypatch.setenv("POD_NAMESPACE", "mlops-system")  # the chart's, from the downward API
+    args = parse_args(["-A", "--leader-elect"])
+    assert (args.leader_election_namespace, args.leader_election_id) == ("mlops-system", "mlops-operator-leader")
+    assert args.lease_timing == Timing(15, 10, 2)  # client-go's defaults
+
+
+def test_an_unsafe_lease_timing_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["-A", "--leader-elect", "--leader-election-namespace", "ns", "--leader-elect-lease-duration", "8"])
+    assert "the lease duration must be longer than the renew deadline" in capsys.readouterr().err

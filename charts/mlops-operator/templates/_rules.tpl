@@ -41,3 +41,8 @@
   resources: ["namespaces"]
   verbs: ["list", "watch"]
 {{- end }}
+{{- define "mlops-operator.leaderElectionRules" }}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["get", "create", "update"]
+{{- end }}

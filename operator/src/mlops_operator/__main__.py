@@ -1,12 +1,14 @@
-"""`python -m mlops_operator`: run the operator (kopf, standalone)."""
+"""`python -m mlops_operator`: run the operator (kopf, standalone; with --leader-elect, one of several replicas)."""
 
 import argparse
 import logging
+import os
 import sys
 
 import kopf
 
 from .handlers.operator import SETTINGS  # importing it registers the kopf handlers
+from .logic.leader import Timing
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,15 +26,43 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"concurrent reconciles per kind (default {SETTINGS.workers})")
     parser.add_argument("--refresh-scale", type=float, default=SETTINGS.refresh_scale,
                         help="multiply Dataset refresh intervals by this (tests; the API allows no interval under 1m)")
+    election = parser.add_argument_group(
+        "leader election", "Run several replicas: only the holder of a coordination.k8s.io Lease reconciles; the "
+                           "others watch and wait to take over (docs/operations.md).")
+    election.add_argument("--leader-elect", action="store_true",
+                          help="reconcile only while holding the Lease (default: off, reconcile at once)")
+    election.add_argument("--leader-election-namespace", default=os.environ.get("POD_NAMESPACE", ""),
+                          help="the Lease's namespace, the operator's own (default: $POD_NAMESPACE; "
+                               "required with --leader-elect)")
+    election.add_argument("--leader-election-id", default=SETTINGS.lease_name,
+                          help="the Lease's name (default %(default)s)")
+    timing = Timing()
+    election.add_argument("--leader-elect-lease-duration", type=int, default=int(timing.lease_duration),
+                          help="seconds after the holder's last renewal was seen before another replica takes "
+                               "over (default %(default)g)")
+    election.add_argument("--leader-elect-renew-deadline", type=float, default=timing.renew_deadline,
+                          help="seconds the holder keeps trying to renew before it stops (default %(default)g)")
+    election.add_argument("--leader-elect-retry-period", type=float, default=timing.retry_period,
+                          help="seconds between tries to acquire or renew (default %(default)g)")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--debug", action="store_true")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.lease_timing = Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline,
+                               args.leader_elect_retry_period)
+    if args.leader_elect:
+        if not args.leader_election_namespace:
+            parser.error("--leader-elect needs the Lease's namespace: --leader-election-namespace or $POD_NAMESPACE")
+        for problem in args.lease_timing.problems():
+            parser.error(problem)
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
     SETTINGS.metrics_address = args.metrics_address
+    SETTINGS.leader_elect, SETTINGS.lease_timing = args.leader_elect, args.lease_timing
+    SETTINGS.lease_namespace, SETTINGS.lease_name = args.leader_election_namespace, args.leader_election_id
     kopf.configure(verbose=args.verbose, debug=args.debug)
     if not (args.verbose or args.debug):
         # One line per HTTP request and per handled watch event is noise; warnings still show.

@@ -13,7 +13,7 @@ import yaml
 import mlops_operator
 
 from mlops_operator.api.crdgen import rendered_files
-from mlops_operator.kube.rbac import CRD_READ_RULES, NAMESPACE_READ_RULES, operator_rules
+from mlops_operator.kube.rbac import CRD_READ_RULES, LEADER_ELECTION_RULES, NAMESPACE_READ_RULES, operator_rules
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "mlops-operator"
@@ -77,7 +77,8 @@ def test_lint_strict_passes(helm):
 def test_defaults_render_the_operator_cluster_wide(helm):
     objects = render(helm)
     assert sorted({kind for kind, _, _ in objects}) == [
-        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Service", "ServiceAccount"]
+        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Role", "RoleBinding", "Service",
+        "ServiceAccount"]
     role = objects[("ClusterRole", "mlops-operator", None)]
     assert _grants(role["rules"]) == _rules(operator_rules(), CRD_READ_RULES)
     binding = objects[("ClusterRoleBinding", "mlops-operator", None)]
@@ -88,11 +89,35 @@ def test_defaults_render_the_operator_cluster_wide(helm):
     assert container["image"] == "ghcr.io/mlops-operator/operator:0.1.0"
     assert container["command"] == ["python", "-m", "mlops_operator"]
     assert container["args"] == ["--all-namespaces", "--liveness=http://$(POD_IP):8080/healthz",
-                                 "--metrics-address=$(POD_IP):8383", "--workers=4"]
+                                 "--metrics-address=$(POD_IP):8383", "--workers=4", "--leader-elect",
+                                 "--leader-election-id=mlops-operator-leader", "--leader-elect-lease-duration=15",
+                                 "--leader-elect-renew-deadline=10", "--leader-elect-retry-period=2"]
+    downward = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"] if "valueFrom" in e}
+    assert downward == {"POD_IP": "status.podIP", "POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     deployment = objects[("Deployment", "mlops-operator", "mlops-system")]
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # Two replicas, one of which reconciles (the Lease's holder), replaced one at a time.
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate",
+                                              "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "mlops-operator"
+    # The Lease's permissions: a Role in the release's namespace only.
+    election = objects[("Role", "mlops-operator-leader-election", "mlops-system")]
+    assert _grants(election["rules"]) == _rules(LEADER_ELECTION_RULES) == {
+        ("coordination.k8s.io", "leases", verb) for verb in ("get", "create", "update")}
+    binding = objects[("RoleBinding", "mlops-operator-leader-election", "mlops-system")]
+    assert binding["roleRef"]["name"] == "mlops-operator-leader-election"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "mlops-operator", "namespace": "mlops-system"}]
+
+
+def test_without_leader_election_one_replica_is_recreated(helm):
+    objects = render(helm, "--set", "leaderElection.enabled=false", "--set", "replicas=1")
+    deployment = objects[("Deployment", "mlops-operator", "mlops-system")]
+    assert (deployment["spec"]["replicas"], deployment["spec"]["strategy"]) == (1, {"type": "Recreate"})
+    assert not any(arg.startswith("--leader-elect") for arg in _container(objects)["args"])
+    assert not any(name.endswith("-leader-election") for _, name, _ in objects)
+    # A lease duration no longer than the renew deadline would let a new leader start before the
+    # old one stops: refused when rendering.
+    assert "leaseDuration must be longer than renewDeadline" in refusal(helm, "--set", "leaderElection.renewDeadline=15")
 
 
 def test_the_crds_are_crds_folder_plus_labels_and_keep(helm):
@@ -142,7 +167,9 @@ def test_rbac_and_service_account_can_be_left_to_the_user(helm):
     (("--set", "foo=bar"), "at '': additional properties 'foo' not allowed"),
     (("--set", "crds.enable=true"), "at '/crds': additional properties 'enable' not allowed"),
     (("--set", "crds.keep=yes"), "at '/crds/keep': got string, want boolean"),
-    (("--set", "replicas=2"), "at '/replicas': value must be 1"),
+    (("--set", "leaderElection.enabled=false"), "at '/replicas': value must be 1"),
+    (("--set", "replicas=0"), "at '/replicas': minimum: got 0, want 1"),
+    (("--set", "leaderElection.retryPeriod=0"), "at '/leaderElection/retryPeriod': minimum: got 0, want 1"),
     (("--set", "operator.workers=0"), "at '/operator/workers': minimum: got 0, want 1"),
     (("--set", "operator.logLevel=loud"), "value must be one of 'info', 'verbose', 'debug'"),
     (("--set", "image.pullPolicy=Sometimes"), "value must be one of"),

@@ -86,3 +86,22 @@ def test_every_domain_metric_passes_promtools_lint(promtool):
     assert names == {*GAUGES, *COUNTERS}
     result = subprocess.run([str(promtool), "check", "metrics"], input=exposition, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_a_stand_by_keeps_the_facts_but_reports_nothing_until_it_leads():
+    """Summed over two replicas, each object and each finished trial must count once: only the
+    leader reports. Taking over, it reports at once from the facts it kept, and counts from then."""
+    registry = CollectorRegistry()
+    inventory = Inventory(registry, reporting=False)
+    inventory.observe("Experiment", "ADDED", experiment("a", 1))
+    inventory.observe("Experiment", "MODIFIED", experiment("a", 2))
+    samples = scrape(registry)
+    assert not [key for key in samples if key[0] in GAUGES]
+    assert sample(samples, "mlops_experiment_trials_finished_total", namespace="team", experiment="a",
+                  result="succeeded") == 0
+    inventory.reporting = True
+    samples = scrape(registry)
+    assert sample(samples, "mlops_objects", kind="Experiment", namespace="team", phase="Running") == 1
+    inventory.observe("Experiment", "MODIFIED", experiment("a", 3))
+    assert sample(scrape(registry), "mlops_experiment_trials_finished_total", namespace="team", experiment="a",
+                  result="succeeded") == 1

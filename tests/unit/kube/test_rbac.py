@@ -4,9 +4,9 @@ from pathlib import Path
 
 import kopf
 
-from mlops_operator.kube.rbac import (CRD_READ_RULES, NAMESPACE_READ_RULES, RULES_FILE, main, operator_rules,
-                                      render)
-from mlops_operator.kube.resources import RESOURCES
+from mlops_operator.kube.rbac import (CRD_READ_RULES, LEADER_ELECTION_RULES, NAMESPACE_READ_RULES, RULES_FILE, main,
+                                      operator_rules, render)
+from mlops_operator.kube.resources import LEADER_ELECTION_LEASE, RESOURCES, resource
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -81,3 +81,11 @@ def test_every_owner_of_a_child_may_update_its_finalizers():
     for entry in RESOURCES.values():
         if entry.group == "mlops.dev":
             assert ("mlops.dev", f"{entry.plural}/finalizers", "update") in granted, entry.plural
+
+
+def test_the_lease_is_granted_apart_from_the_watched_namespaces():
+    """Leader election's Lease is in the operator's own namespace: its verbs are a rule of their
+    own (a Role there), never part of the rules granted in every watched namespace."""
+    assert _grants(LEADER_ELECTION_RULES) == {("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")}
+    assert not any(group == "coordination.k8s.io" for group, _, _ in _grants(operator_rules()))
+    assert resource("coordination.k8s.io/v1", "Lease") is LEADER_ELECTION_LEASE

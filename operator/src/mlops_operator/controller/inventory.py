@@ -3,6 +3,10 @@ deliver them and turned into gauges when Prometheus scrapes, plus counters of th
 between two events. No reads of its own: the numbers are as fresh as the watches.
 
 Scrapes run on the metrics server's thread, events on the event loop: a lock keeps the map whole.
+
+With leader election, every replica watches, but only the leader reports: a stand-by keeps the
+facts (so it reports at once when it takes over) but exposes no gauge and counts no transition,
+so that summing over the operator's pods counts each object and each decision once.
 """
 
 import threading
@@ -40,7 +44,8 @@ COUNTERS = {
 
 
 class Inventory(Collector):
-    def __init__(self, registry: CollectorRegistry):
+    def __init__(self, registry: CollectorRegistry, reporting: bool = True):
+        self.reporting = reporting  # False while a replica stands by (see above)
         self._facts: dict[Key, Facts] = {}
         self._lock = threading.Lock()
         self._counters = {name: Counter(name, help_, labels, registry=registry)
@@ -60,7 +65,7 @@ class Inventory(Collector):
                 self._facts[key] = after
         self._hold(observed.counter_series(before) if before else [],
                    observed.counter_series(after) if event_type != "DELETED" else [])
-        if event_type != "DELETED":
+        if event_type != "DELETED" and self.reporting:
             for step in observed.transitions(before, after):
                 self._counters[step.metric].labels(**dict(step.labels)).inc(step.value)
 
@@ -86,7 +91,7 @@ class Inventory(Collector):
         with self._lock:
             objects = list(self._facts.values())
         families = {name: GaugeMetricFamily(name, help_, labels=labels) for name, (help_, labels) in GAUGES.items()}
-        for sample in observed.samples(objects, datetime.now(UTC)):
+        for sample in observed.samples(objects if self.reporting else [], datetime.now(UTC)):
             values = dict(sample.labels)
             family = families[sample.metric]
             family.add_metric([values[label] for label in GAUGES[sample.metric][1]], sample.value)

@@ -89,8 +89,36 @@ class ControllerMetrics:
                                      "How many seconds has the longest running processor for workqueue been running.",
                                      queue)
 
+        # client-go's leader-election metrics as controller-runtime registers them
+        # (pkg/metrics/leaderelection.go), labelled by the Lease's name; no series without --leader-elect.
+        self.leader_status = gauge(
+            "leader_election_master_status",
+            "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates "
+            "master. 'name' is the string used to identify the lease. Please make sure to group by name.", ("name",))
+        self.leader_slow_path = counter(
+            "leader_election_slowpath_total",
+            "Total number of slow path exercised in renewing leader leases. 'name' is the string used to identify "
+            "the lease. Please make sure to group by name.", ("name",))
+
     def observer(self, controller: str, workers: int) -> "QueueObserver":
         return QueueObserver(self, controller, workers)
+
+    def leader_election(self, lease_name: str) -> "LeaderElectionObserver":
+        return LeaderElectionObserver(self, lease_name)
+
+
+class LeaderElectionObserver:
+    """What the leader elector reports (controller/leader.py's LeaderStatus)."""
+
+    def __init__(self, metrics: ControllerMetrics, lease_name: str):
+        self._status = metrics.leader_status.labels(lease_name)
+        self._slow_path = metrics.leader_slow_path.labels(lease_name)
+
+    def leading(self, on: bool) -> None:
+        self._status.set(1 if on else 0)
+
+    def slow_path(self) -> None:
+        self._slow_path.inc()
 
 
 class QueueObserver:

@@ -4,6 +4,10 @@ no diff-base and no finalizer on them (and removes the finalizer earlier version
 
 import asyncio
 import logging
+import os
+import socket
+import sys
+import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -12,9 +16,12 @@ import kopf
 
 from .. import labels as keys
 from ..api.common import GROUP, VERSION
+from ..controller.leader import Candidate, LeaderElector
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
+from ..kube.lease import LeaseStore
+from ..logic.leader import Timing
 from ..logic.wakes import (blocked_pod_owner, job_owner, model_family, model_subjects, referred_dataset,
                            served_subject, serving_owner, validation_dataset)
 from . import dataset, deployment, experiment, model
@@ -33,9 +40,20 @@ class Settings:
     workers: int = 4  # concurrent reconciles per kind
     refresh_scale: float = 1.0  # multiplies Dataset refresh intervals (tests)
     metrics_address: str = "127.0.0.1:8383"  # host:port of /metrics; "" serves none
+    leader_elect: bool = False  # reconcile only while holding the Lease below
+    lease_namespace: str = ""  # the operator's own namespace
+    lease_name: str = "mlops-operator-leader"
+    lease_timing: Timing = field(default_factory=Timing)
 
 
 SETTINGS = Settings()
+LOST_LEADERSHIP_EXIT_CODE = 1
+
+
+def candidate_identity() -> str:
+    """The pod's name (the host's outside a pod) and a random suffix, as controller-runtime names
+    candidates: a restarted container is a new candidate, never mistaken for the old holder."""
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4()}"
 
 
 @dataclass
@@ -43,6 +61,8 @@ class Runtime:
     kube: Kube
     queues: dict[str, WorkQueue]
     metrics: MetricsEndpoint
+    elector: LeaderElector | None = None  # None: no leader election, the workers run from the start
+    election: asyncio.Task | None = None
     references: References = field(default_factory=References)  # Experiment -> Dataset
     model_datasets: References = field(default_factory=References)  # Model -> its validation Dataset
     families: References = field(default_factory=References)  # Model -> (namespace, modelName)
@@ -83,15 +103,53 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
             metrics.serve(SETTINGS.metrics_address)
         except OSError as error:  # a port taken is not fixed by retrying: stop, and say which
             raise kopf.PermanentError(f"cannot serve /metrics on {SETTINGS.metrics_address}: {error}") from error
-    for queue in queues.values():
+    if not SETTINGS.leader_elect:
+        _lead(_runtime)
+        return
+    metrics.inventory.reporting = False  # a stand-by's domain metrics would count everything twice
+    # A follower keeps kopf's watches and keeps queuing keys (a warm start), but its workers, the
+    # only code that writes, start only once it holds the Lease.
+    candidate = Candidate(f"{SETTINGS.lease_namespace}/{SETTINGS.lease_name}", candidate_identity(),
+                          SETTINGS.lease_timing)
+    log.info("leader election: %s campaigns for Lease %s", candidate.identity, candidate.lease)
+    _runtime.elector = LeaderElector(LeaseStore(kube, SETTINGS.lease_namespace, SETTINGS.lease_name), candidate,
+                                     metrics.controllers.leader_election(SETTINGS.lease_name))
+    _runtime.election = asyncio.create_task(
+        _runtime.elector.run(started_leading=partial(_lead, _runtime), stopped_leading=_exit_at_once),
+        name="leader election")
+
+
+def _lead(runtime: Runtime) -> None:
+    """Reconcile (the workers run) and report the domain metrics: what only one replica does."""
+    runtime.metrics.inventory.reporting = True
+    for queue in runtime.queues.values():
         queue.start()
+
+
+def _exit_at_once() -> None:
+    """Leadership lost (another candidate may hold the Lease from now on): end the process before
+    any worker writes again, as controller-runtime's manager does. Cancelling the workers and
+    waiting for kopf to shut down would let a reconcile in flight write for seconds more; the
+    Deployment restarts the container, which campaigns again as a new follower."""
+    log.critical("leader election lost: exiting with code %d", LOST_LEADERSHIP_EXIT_CODE)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(LOST_LEADERSHIP_EXIT_CODE)
 
 
 @kopf.on.cleanup()
 async def stop(**_: Any) -> None:
     if _runtime is None:
         return
+    if _runtime.election is not None:
+        _runtime.election.cancel()  # no renewal after this: the release below is the last write
+        await asyncio.gather(_runtime.election, return_exceptions=True)
     await asyncio.gather(*(queue.stop() for queue in _runtime.queues.values()))
+    if _runtime.elector is not None:
+        # Only once no worker can write any more: the next leader takes over at its next try.
+        await _runtime.elector.release()
     _runtime.metrics.stop()
     await _runtime.kube.close()
 

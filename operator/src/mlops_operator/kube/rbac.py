@@ -4,14 +4,16 @@ so the permissions the chart grants and the calls the operator makes are one lis
     python -m mlops_operator.kube.rbac charts/mlops-operator/templates/_rules.tpl          # write
     python -m mlops_operator.kube.rbac --check charts/mlops-operator/templates/_rules.tpl  # exit 1 on drift
 
-The file defines three named templates the chart's Role/ClusterRole templates include:
+The file defines four named templates the chart's Role/ClusterRole templates include:
 - `mlops-operator.rules`: the table's verbs on each resource and status subresource (namespaced
   resources: granted by a ClusterRole for every namespace, or by a Role in each listed one);
 - `mlops-operator.crdReadRules`: list and watch CustomResourceDefinitions, which kopf's resource
   observer uses to notice CRDs created after it started (kopf/_core/reactor/observation.py);
 - `mlops-operator.namespaceReadRules`: list and watch Namespaces, which kopf uses only when it
   watches listed namespaces (`-n`): it matches the names and globs against the cluster's
-  namespaces. Watching every namespace (`-A`), kopf never reads Namespaces.
+  namespaces. Watching every namespace (`-A`), kopf never reads Namespaces;
+- `mlops-operator.leaderElectionRules`: the leader-election Lease's verbs, granted by a Role in
+  the operator's own namespace only (resources.LEADER_ELECTION_LEASE).
 Without the last two, kopf logs a warning at startup and falls back (the CRDs found at startup, the
 listed names assumed to exist). kopf runs standalone (no peering objects) and posts no Events of
 its own (the operator posts them, through the table's `events`).
@@ -23,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .resources import RESOURCES
+from .resources import LEADER_ELECTION_LEASE, RESOURCES
 
 RULES_FILE = "charts/mlops-operator/templates/_rules.tpl"
 COMMAND = f"python -m mlops_operator.kube.rbac {RULES_FILE}"
@@ -42,6 +44,8 @@ class Rule:
 # What kopf itself reads, beyond the resources the operator's handlers watch (already in the table).
 CRD_READ_RULES = (Rule("apiextensions.k8s.io", ("customresourcedefinitions",), ("list", "watch")),)
 NAMESPACE_READ_RULES = (Rule("", ("namespaces",), ("list", "watch")),)
+LEADER_ELECTION_RULES = (Rule(LEADER_ELECTION_LEASE.group, (LEADER_ELECTION_LEASE.plural,),
+                              LEADER_ELECTION_LEASE.verbs),)
 
 
 def table_permissions() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -86,6 +90,7 @@ def render() -> str:
         + define("mlops-operator.rules", operator_rules())
         + define("mlops-operator.crdReadRules", CRD_READ_RULES)
         + define("mlops-operator.namespaceReadRules", NAMESPACE_READ_RULES)
+        + define("mlops-operator.leaderElectionRules", LEADER_ELECTION_RULES)
     )
 
 

@@ -71,6 +71,14 @@ RESOURCES: dict[tuple[str, str], KubeResource] = {
     ("v1", "Event"): KubeResource("v1", "Event", "events", _generic("", "v1", "Event", "events"), ("list", "create")),
 }
 
+# Leader election's Lease lives in the operator's own namespace, not in the namespaces it watches:
+# its permission is a Role there (the chart's `leaderElection`), kept apart from the table above.
+# Read, made once, then replaced with a resourceVersion precondition (update, never patch: a patch
+# would not fail when another candidate wrote first).
+LEADER_ELECTION_LEASE = KubeResource("coordination.k8s.io/v1", "Lease", "leases",
+                                     _generic("coordination.k8s.io", "v1", "Lease", "leases"),
+                                     ("get", "create", "update"))
+
 
 class UnknownResource(LookupError):
     pass
@@ -82,6 +90,8 @@ def resource(api_version: str, kind: str) -> KubeResource:
     if not api_version:
         served = sorted(f"{v}/{k}" for v, k in RESOURCES if k == kind)
         raise UnknownResource(f"kind {kind!r} without an apiVersion is ambiguous; name one of {served or 'the table'}")
+    if (api_version, kind) == (LEADER_ELECTION_LEASE.api_version, LEADER_ELECTION_LEASE.kind):
+        return LEADER_ELECTION_LEASE
     try:
         return RESOURCES[(api_version, kind)]
     except KeyError:
