@@ -12,6 +12,9 @@ from objects import at_rest, in_namespace
 
 OPERATOR_USER = f"system:serviceaccount:mlops-bench:{OPERATOR}"
 PHASES = ("Dataset", "Experiment", "Model", "Deployment")
+# Each look at the objects' progress is a scrape of the operator's /metrics, megabytes at the full
+# size: looking every second would measure the bench's own load.
+RECORD_INTERVAL = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
     curve = []
     bench.kubectl.apply(objects)
     wait_until(lambda: _record(curve, started, operator, {namespace}, len(objects)), 3600,
-               f"{len(objects)} objects settled")
+               f"{len(objects)} objects settled", interval=RECORD_INTERVAL)
     converged = time.monotonic() - started
     operator.idle()
     first_writes = bench.audit.since_mark(OPERATOR_USER)
@@ -78,7 +81,7 @@ def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
     cold = bench.operator("w3-cold").start()
     cold_started, cold_curve = time.monotonic(), []
     wait_until(lambda: _record(cold_curve, cold_started, cold, {unseen}, len(fresh)), 3600,
-               f"{len(fresh)} unseen objects given a status")
+               f"{len(fresh)} unseen objects given a status", interval=RECORD_INTERVAL)
     cold_seconds = time.monotonic() - cold_started
     cold.idle()
     cold_writes = bench.audit.since_mark(OPERATOR_USER)
