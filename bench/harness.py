@@ -104,6 +104,9 @@ class OperatorProcess:
 
     kubeconfig: Path
     log_path: Path
+    # Each workload's operator watches its own namespace: what the other workloads leave behind
+    # (W2's and W3's 20,000 objects) is not its cold start.
+    namespace: str
     process: subprocess.Popen | None = None
     metrics_port: int = 0
     peak_rss_mb: float = 0.0
@@ -113,7 +116,7 @@ class OperatorProcess:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mlops_operator", "--all-namespaces",
+                [sys.executable, "-m", "mlops_operator", f"--namespace={self.namespace}",
                  f"--metrics-address=127.0.0.1:{self.metrics_port}",
                  f"--liveness=http://127.0.0.1:{free_port()}/healthz", *args],
                 env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -230,8 +233,9 @@ class Bench:
         return {f"{verb} {resource}": int(n - before.get((verb, resource), 0))
                 for (verb, resource), n in sorted(after.items()) if n - before.get((verb, resource), 0) > 0}
 
-    def operator(self, name: str) -> OperatorProcess:
-        made = OperatorProcess(self.kubeconfig_of(OPERATOR), self.state_dir / "logs" / f"operator-{name}.log")
+    def operator(self, name: str, namespace: str) -> OperatorProcess:
+        made = OperatorProcess(self.kubeconfig_of(OPERATOR), self.state_dir / "logs" / f"operator-{name}.log",
+                               namespace)
         self.operators.append(made)
         return made
 

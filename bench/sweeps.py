@@ -31,7 +31,7 @@ def fan_out(bench: Bench, size, earlier: dict) -> dict:
     experiment created by a minimal client (the floor Kubernetes sets)."""
     count, trials, parallelism = size.fan_out
     namespace = bench.namespace("w1-fan-out")
-    operator = bench.operator("w1").start()
+    operator = bench.operator("w1", namespace).start()
     _ready_dataset(bench, operator, namespace)
     api_before = bench.apiserver_requests()
     bench.audit.mark()
@@ -71,7 +71,7 @@ def fan_out(bench: Bench, size, earlier: dict) -> dict:
 def burst(bench: Bench, size, earlier: dict) -> dict:
     """W4: five spec edits per Experiment in quick succession: how many runs start."""
     namespace = bench.namespace("w4-burst")
-    operator = bench.operator("w4").start()
+    operator = bench.operator("w4", namespace).start()
     _ready_dataset(bench, operator, namespace)
     bench.audit.mark()
     edits = 5
@@ -103,7 +103,7 @@ def latency(bench: Bench, size, earlier: dict) -> dict:
     names = [f"t{i}" for i in range(count)]
 
     namespace = bench.namespace("w5-latency")
-    operator = bench.operator("w5").start()
+    operator = bench.operator("w5", namespace).start()
     _ready_dataset(bench, operator, namespace)
     timed = Timing(bench, namespace)
     bench.kubectl.apply(in_namespace([experiment(n, "data", trials, parallelism, seconds=seconds) for n in names],

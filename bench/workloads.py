@@ -43,9 +43,9 @@ def bare_import_rss_mb() -> float:
 
 def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
     """W2 (at rest) and W3 (restart over converged objects, cold start over unseen ones)."""
-    operator = bench.operator("w2").start()
-    empty_idle_rss = _settle_rss(operator)
     namespace = bench.namespace("w2-at-rest")
+    operator = bench.operator("w2", namespace).start()
+    empty_idle_rss = _settle_rss(operator)
     objects = in_namespace(at_rest(size.at_rest), namespace)
     bench.audit.mark()
     started = time.monotonic()
@@ -66,7 +66,7 @@ def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
 
     operator.stop()
     bench.audit.mark()
-    restarted = bench.operator("w3-restart").start()
+    restarted = bench.operator("w3-restart", namespace).start()
     restart_started = time.monotonic()
     idle_at = restarted.idle()
     restart = {"seconds_to_idle": round(idle_at - restart_started, 2),
@@ -78,7 +78,7 @@ def at_rest_and_restart(bench: Bench, size: Size, earlier: dict) -> dict:
     fresh = in_namespace(at_rest(size.at_rest, prefix="c"), unseen)
     bench.kubectl.apply(fresh)
     bench.audit.mark()
-    cold = bench.operator("w3-cold").start()
+    cold = bench.operator("w3-cold", unseen).start()
     cold_started, cold_curve = time.monotonic(), []
     wait_until(lambda: _record(cold_curve, cold_started, cold, {unseen}, len(fresh)), 3600,
                f"{len(fresh)} unseen objects given a status", interval=RECORD_INTERVAL)
