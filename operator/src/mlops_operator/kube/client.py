@@ -51,7 +51,8 @@ class NameTaken(Exception):
         return f"{self.name} exists and is controlled by {self.holder or 'no owner of ours'}"
 
 
-def _error(error: ApiError) -> KubeError:
+def kube_error(error: ApiError) -> KubeError:
+    """An ApiError in the adapter's terms (its code and the server's message)."""
     return KubeError(error.status.code or 0, error.status.message or str(error))
 
 
@@ -77,7 +78,7 @@ class Kube:
         except ApiError as error:
             if error.status.code == 404:
                 return None
-            raise _error(error) from None
+            raise kube_error(error) from None
         return _with_type(found.to_dict(), api_version, kind)
 
     async def list(self, api_version: str, kind: str, namespace: str, labels: dict[str, Any],
@@ -86,7 +87,7 @@ class Kube:
             return [_with_type(item.to_dict(), api_version, kind) async for item in self.client.list(
                 resource(api_version, kind).model, namespace=namespace, labels=labels, fields=fields)]
         except ApiError as error:
-            raise _error(error) from None
+            raise kube_error(error) from None
 
     async def create_child(self, manifest: dict[str, Any]) -> Created:
         """Creates a child with a deterministic name. A 409 is success only when the existing object
@@ -98,7 +99,7 @@ class Kube:
             return Created.CREATED
         except ApiError as error:
             if error.status.code != 409:
-                raise _error(error) from None
+                raise kube_error(error) from None
         existing = await self.get(manifest["apiVersion"], manifest["kind"], meta["namespace"], meta["name"])
         if existing and controller_uid(existing) == controller_uid(manifest) and not Meta.of(existing).deleting:
             return Created.ADOPTED
@@ -111,7 +112,7 @@ class Kube:
         try:
             await self.client.apply(target.model.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
         except ApiError as error:
-            raise _error(error) from None
+            raise kube_error(error) from None
 
     async def delete_child(self, api_version: str, kind: str, namespace: str, name: str) -> None:
         try:
@@ -119,7 +120,7 @@ class Kube:
                                      cascade=CascadeType.BACKGROUND)
         except ApiError as error:
             if error.status.code != 404:
-                raise _error(error) from None
+                raise kube_error(error) from None
 
     async def patch_status(self, owner: Meta, patch: dict[str, Any]) -> None:
         """A JSON merge patch of status through the status subresource."""
@@ -128,7 +129,7 @@ class Kube:
             await self.client.patch(resource(owner.api_version, owner.kind).model.Status, owner.name, body,
                                     namespace=owner.namespace, patch_type=PatchType.MERGE)
         except ApiError as error:
-            raise _error(error) from None
+            raise kube_error(error) from None
 
     async def post_event(self, regarding: Meta, event: Event) -> None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -147,7 +148,7 @@ class Kube:
         try:
             await self.client.create(resource("v1", "Event").model.from_dict(manifest), namespace=regarding.namespace)
         except ApiError as error:
-            raise _error(error) from None
+            raise kube_error(error) from None
 
 
 def _with_type(obj: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:

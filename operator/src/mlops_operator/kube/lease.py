@@ -5,7 +5,7 @@ candidates can never both succeed in writing themselves as holder)."""
 from lightkube.core.exceptions import ApiError
 
 from ..logic.leader import LeaseRecord
-from .client import Kube, KubeError
+from .client import Kube, kube_error
 from .resources import LEADER_ELECTION_LEASE
 
 
@@ -20,7 +20,7 @@ class LeaseStore:
         except ApiError as error:
             if error.status.code == 404:
                 return None, None
-            raise KubeError(error.status.code or 0, error.status.message or str(error)) from None
+            raise kube_error(error) from None
         lease = found.to_dict()
         return LeaseRecord.from_spec(lease.get("spec") or {}), lease["metadata"]["resourceVersion"]
 
@@ -42,5 +42,5 @@ class LeaseStore:
         except ApiError as error:
             if error.status.code == 409:
                 return None
-            raise KubeError(error.status.code or 0, error.status.message or str(error)) from None
+            raise kube_error(error) from None
         return written.to_dict()["metadata"]["resourceVersion"]
