@@ -77,17 +77,18 @@ async def _signatures(kube: Kube, namespace: str, models: list[ModelFacts], spec
     return {target.meta.name: serving_signature(body)}
 
 
-async def _models(kube: Kube, namespace: str, ref: ModelRef, served: set[str]) -> list[dict[str, Any]]:
-    """The Models a Deployment's decision concerns: what its modelRef names (the versions of a
-    modelName, selected by the API server; or one Model) and the versions it serves now. Never
-    the namespace's every Model: that read grows with all of them, for each reconcile."""
+async def _selected_models(kube: Kube, namespace: str, ref: ModelRef) -> list[dict[str, Any]]:
+    """What the modelRef names: the versions of a modelName (selected by the API server), or one
+    Model. Never the namespace's every Model: that read grows with all of them, for each reconcile."""
     if ref.model_name:
-        selected = await kube.list(MLOPS_API_VERSION, "Model", namespace, {}, {"spec.modelName": ref.model_name})
-    else:
-        selected = [b for b in [await kube.get(MLOPS_API_VERSION, "Model", namespace, ref.name)] if b]
-    missing = sorted(served - {b["metadata"]["name"] for b in selected})
-    more = await asyncio.gather(*(kube.get(MLOPS_API_VERSION, "Model", namespace, name) for name in missing))
-    return selected + [b for b in more if b]
+        return await kube.list(MLOPS_API_VERSION, "Model", namespace, {}, {"spec.modelName": ref.model_name})
+    return [b for b in [await kube.get(MLOPS_API_VERSION, "Model", namespace, ref.name)] if b]
+
+
+async def _served_models(kube: Kube, namespace: str, names: set[str]) -> list[dict[str, Any]]:
+    """The versions the Deployment serves now that its modelRef no longer selects."""
+    found = await asyncio.gather(*(kube.get(MLOPS_API_VERSION, "Model", namespace, name) for name in sorted(names)))
+    return [b for b in found if b]
 
 
 async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
@@ -97,11 +98,13 @@ async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
     meta, spec, status = deployment.meta, deployment.spec, deployment.status
     mine = {labels.OWNER_UID: meta.uid}
     # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
-    server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
+    selected, server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
+        _selected_models(kube, meta.namespace, spec.model_ref),
         *(kube.list(api_version, kind, meta.namespace, mine) for api_version, kind in SERVING_READS))
     servers = [ServerFacts.of(b) for b in owned(server_bodies, meta.uid)]
     served = {s.model for s in servers} | {status.get("stableModel"), (status.get("canary") or {}).get("model")}
-    models = [_model(b) for b in await _models(kube, meta.namespace, spec.model_ref, served - {None, ""})]
+    unselected = served - {None, ""} - {b["metadata"]["name"] for b in selected}
+    models = [_model(b) for b in selected + await _served_models(kube, meta.namespace, unselected)]
     pods = pods_by_model(pod_bodies, servers)
     children = {(b["kind"], b["metadata"]["name"]): b for b in owned(services + autoscalers, meta.uid)}
     world: dict[str, Any] = {}
