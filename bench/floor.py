@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import FLOOR, Bench, by_verb, wait_until, writes
+from mlops_operator.labels import EXPERIMENT as EXPERIMENT_LABEL  # on trial Jobs: the floor's carry it too
 from objects import IMAGE, experiment, in_namespace, simulated
 
 FLOOR_USER = f"system:serviceaccount:mlops-bench:{FLOOR}"
 EXPERIMENTS = "/apis/mlops.dev/v1alpha1/namespaces/{namespace}/experiments"
 JOBS = "/apis/batch/v1/namespaces/{namespace}/jobs"
-EXPERIMENT_LABEL = "mlops.dev/experiment"  # the operator's label on a trial Job: the floor's Jobs carry it too
 
 
 class FloorClient:
@@ -49,26 +49,25 @@ class FloorClient:
                 yield json.loads(line)
 
 
+def _trial_pod(seconds: float = 1.0) -> dict:
+    """A Job's pod template for a simulated trial on kwok's nodes, as the operator's trials are."""
+    pod = simulated('{"metrics": {"score": 1}}', seconds)
+    return {"metadata": {"annotations": pod["annotations"]},
+            "spec": {"restartPolicy": "Never", "nodeSelector": pod["nodeSelector"], "tolerations": pod["tolerations"],
+                     "containers": [{"name": "trial", "image": IMAGE}]}}
+
+
 def indexed_job(name: str, trials: int, parallelism: int) -> dict:
-    pod = simulated('{"metrics": {"score": 1}}')
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
             "spec": {"completionMode": "Indexed", "completions": trials, "parallelism": parallelism,
-                     "backoffLimit": 0, "template": {
-                         "metadata": {"annotations": pod["annotations"]},
-                         "spec": {"restartPolicy": "Never", "nodeSelector": pod["nodeSelector"],
-                                  "tolerations": pod["tolerations"],
-                                  "containers": [{"name": "trial", "image": IMAGE}]}}}}
+                     "backoffLimit": 0, "template": _trial_pod()}}
 
 
 def trial_job(experiment_name: str, trial: int, seconds: float) -> dict:
     """One trial as one Job, as the operator makes them (so one trial never touches another)."""
-    pod = simulated('{"metrics": {"score": 1}}', seconds)
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": f"{experiment_name}-t{trial}", "labels": {EXPERIMENT_LABEL: experiment_name}},
-            "spec": {"backoffLimit": 0, "template": {
-                "metadata": {"annotations": pod["annotations"]},
-                "spec": {"restartPolicy": "Never", "nodeSelector": pod["nodeSelector"],
-                         "tolerations": pod["tolerations"], "containers": [{"name": "trial", "image": IMAGE}]}}}}
+            "spec": {"backoffLimit": 0, "template": _trial_pod(seconds)}}
 
 
 def finished(job: dict) -> bool:
