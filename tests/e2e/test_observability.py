@@ -224,12 +224,15 @@ def test_the_charts_operator_pod_is_scraped_its_series_stay_flat_over_a_hundred_
         apply(cluster, namespace, dataset("numbers", write_csv(tmp_path / "data.csv")))
         apply(cluster, namespace, experiment("hundred", "numbers", script_trainer(QUICK_TRAINER),
                                              values=range(1, 101), parallelism=20))
-        finished = f'mlops_experiment_trials_finished_total{{namespace="{namespace}",experiment="hundred"}}'
+        # Summed over the pods, as dashboards do: the stand-by exposes the same counter series at 0
+        # (so that increase() sees its first increments if it takes over).
+        finished = (f'sum by (result) (mlops_experiment_trials_finished_total'
+                    f'{{namespace="{namespace}",experiment="hundred"}})')
         best = f'mlops_experiment_best_objective{{namespace="{namespace}",experiment="hundred"}}'
         wait_for(lambda: numbers(prometheus, best), 120, "the first trial seen succeeded")
         first = series_per_metric(prometheus, namespace)
-        wait_for(lambda: {dict(k)["result"]: v for k, v in numbers(prometheus, finished).items()}
-                 == {"succeeded": 90, "failed": 10}, 300, "Prometheus to count the hundred trials finished")
+        wait_for(lambda: numbers(prometheus, finished) == {(("result", "succeeded"),): 90, (("result", "failed"),): 10},
+                 300, "Prometheus to count the hundred trials finished")
         assert series_per_metric(prometheus, namespace) == first
         assert first[(("__name__", "mlops_experiment_trials"),)] == 4  # one per state, not per trial
 
