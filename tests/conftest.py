@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and
 import localcluster  # noqa: E402
 from kwok import LocalKwok  # noqa: E402
 from prometheus import CHART_RULES, LocalPrometheus  # noqa: E402
-from support import wait_for  # noqa: E402
+from support import AUDITED_USER, wait_for  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,9 @@ def cluster(tmp_path_factory):
         assert kubectl, "USE_EXISTING_CLUSTER needs kubectl on PATH"
         yield Cluster(os.environ.get("KUBECONFIG", str(Path.home() / ".kube/config")), kubectl, local=False)
         return
-    local = localcluster.LocalCluster(tmp_path_factory.mktemp("cluster"))
+    # One audited identity (nobody else's requests are logged): tests that need to know every
+    # request the operator made run it as this user (tests/e2e/test_namespaces.py).
+    local = localcluster.LocalCluster(tmp_path_factory.mktemp("cluster"), audited_users=(AUDITED_USER,))
     state = local.start()
     try:
         yield Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True, state_dir=local.state_dir)

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 
+AUDITED_USER = "mlops-audited-operator"
+"""The local cluster's API server logs this user's requests (logs/audit.log), and nobody else's."""
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
     """Polls predicate until it returns something truthy; fails with `what` after timeout."""
     deadline = time.monotonic() + timeout

@@ -118,3 +118,16 @@ def write_kubeconfig(path: Path, server: str, pki: Path, user: str = "admin") ->
     }
     path.write_text(json.dumps(config, indent=2))
     path.chmod(0o600)
+
+
+def write_user_kubeconfig(path: Path, server: str, pki: Path, user: str) -> None:
+    """A kubeconfig for `user` (a certificate's CN: a user of no group but system:authenticated,
+    whose rights are the RBAC bindings naming it), its certificate signed by the cluster's CA now:
+    an identity of its own for the API server's audit log."""
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    ca_name = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes()).subject
+    cert, key = _client([x509.NameAttribute(NameOID.COMMON_NAME, user)], ca_name, ca_key)
+    for name, data in {f"{user}.crt": _pem_cert(cert), f"{user}.key": _pem_key(key)}.items():
+        (pki / name).write_bytes(data)
+        (pki / name).chmod(0o600)
+    write_kubeconfig(path, server, pki, user=user)

@@ -124,7 +124,7 @@ def test_a_canary_whose_servers_see_inputs_outside_the_training_data_is_rolled_b
     def analysis(version_: str) -> dict:
         return {"prometheus": {"address": prometheus.address, "query": violations_of(namespace, version_), "max": 0}}
 
-    operator.start()
+    operator.start("--prometheus-address", prometheus.address)  # the one Prometheus analyses may query
     # The control: usual inputs, the query answers 0, within its max: v2 rolls out after its step's pause.
     address = start_serving(cluster, namespace, tmp_path, replicas=2, analysis=analysis("2"), pause="5s")
     radii = list(USUAL)  # what the stream sends; changed on the way

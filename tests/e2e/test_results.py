@@ -75,7 +75,7 @@ def test_a_dataset_deleted_mid_run_stops_the_run_until_it_is_back(crds, namespac
     wait_for(lambda: phase_is(crds, namespace, "experiment", "exp", "Running"), 120, "the run")
     crds.kubectl("delete", "dataset", "data", namespace=namespace)
     waiting = wait_for(lambda: phase_is(crds, namespace, "experiment", "exp", "Waiting"), 60, "the run to stop")
-    assert condition(waiting, "Ready")["message"] == "Dataset 'data' not found"
+    assert condition(waiting, "Ready")["message"] == "Dataset 'data' not found in this namespace"
     (tmp_path / "gate").touch()  # the running trial finishes while the Dataset is gone: its result counts
     wait_for(lambda: status(crds, namespace, "experiment", "exp").get("trialResults", {}).get("0"), 60,
              "the running trial's result")

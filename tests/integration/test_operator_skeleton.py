@@ -21,7 +21,7 @@ OBJECTS = [
     ("deployment.mlops.dev", "breast-cancer"),
 ]
 READY = {
-    "model": ("Unknown", "WaitingForDataset", "Dataset 'breast-cancer' not found"),
+    "model": ("Unknown", "WaitingForDataset", "Dataset 'breast-cancer' not found in this namespace"),
     "deployment.mlops.dev": ("False", "NoAliasHolder",
                              "waiting for the holder of alias champion of breast-cancer: no version of breast-cancer "
                              "holds alias champion (yet)"),

@@ -8,6 +8,7 @@ import sys
 import kopf
 
 from .handlers.operator import SETTINGS  # importing it registers the kopf handlers
+from .logic.deployment.prometheus import address_problem
 from .logic.leader import Timing
 
 
@@ -26,6 +27,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"concurrent reconciles per kind (default {SETTINGS.workers})")
     parser.add_argument("--refresh-scale", type=float, default=SETTINGS.refresh_scale,
                         help="multiply Dataset refresh intervals by this (tests; the API allows no interval under 1m)")
+    parser.add_argument("--prometheus-address", action="append", default=[], metavar="URL",
+                        help="a Prometheus base URL canary analyses may query, e.g. http://prometheus.monitoring:9090 "
+                             "(repeatable; the first is the default of an analysis that names none; none given: "
+                             "a Deployment with analysis.prometheus is refused)")
     election = parser.add_argument_group(
         "leader election", "Run several replicas: only the holder of a coordination.k8s.io Lease reconciles; the "
                            "others watch and wait to take over (docs/operations.md).")
@@ -49,6 +54,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.lease_timing = Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline,
                                args.leader_elect_retry_period)
+    for address in args.prometheus_address:
+        if problem := address_problem(address):
+            parser.error(f"--prometheus-address {problem}")
     if args.leader_elect:
         if not args.leader_election_namespace:
             parser.error("--leader-elect needs the Lease's namespace: --leader-election-namespace or $POD_NAMESPACE")
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
     SETTINGS.metrics_address = args.metrics_address
+    SETTINGS.prometheus_addresses = tuple(args.prometheus_address)
     SETTINGS.leader_elect, SETTINGS.lease_timing = args.leader_elect, args.lease_timing
     SETTINGS.lease_namespace, SETTINGS.lease_name = args.leader_election_namespace, args.leader_election_id
     kopf.configure(verbose=args.verbose, debug=args.debug)

@@ -181,11 +181,23 @@ def test_rbac_and_service_account_can_be_left_to_the_user(helm):
     (("--set", "operator.metricsPort=99999"), "maximum"),
     (("--set", "metrics.service.enable=false"), "additional properties 'enable' not allowed"),
     (("--set-json", 'tolerations=[{"key":"a","operator":"Maybe"}]'), "value must be one of"),
+    (("--set", "canaryAnalysis.prometheusAddresses={prometheus:9090}"), "does not match pattern"),
+    (("--set", "canaryAnalysis.prometheusAddresses={http://u:p@prometheus:9090}"), "does not match pattern"),
 ])
 def test_values_outside_the_schema_are_refused_with_its_message(helm, args, message):
     stderr = refusal(helm, *args)
     assert "values don't meet the specifications of the schema" in stderr
     assert message in stderr, stderr
+
+
+def test_canary_analyses_may_query_only_the_listed_prometheus(helm):
+    default = _container(render(helm))["args"]
+    assert not [a for a in default if a.startswith("--prometheus-address")]  # none allowed by default
+    listed = _container(render(helm, "--set", "canaryAnalysis.prometheusAddresses={http://prometheus-operated."
+                                              "monitoring:9090,https://thanos.monitoring/q}"))["args"]
+    assert [a for a in listed if a.startswith("--prometheus-address")] == [
+        "--prometheus-address=http://prometheus-operated.monitoring:9090",
+        "--prometheus-address=https://thanos.monitoring/q"]
 
 
 def test_the_operator_listens_on_the_pods_address_only(helm):

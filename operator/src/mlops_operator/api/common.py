@@ -1,9 +1,10 @@
 """Building blocks shared by the four kinds: the base model, CEL rules, conditions."""
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 GROUP = "mlops.dev"
@@ -11,6 +12,8 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+NAME_HINT = "must name an object in this namespace: a DNS subdomain (lowercase letters, digits, '-' and '.'), no '/'"
 DURATION_PATTERN = r"^([0-9]+([.][0-9]+)?(ms|s|m|h))+$"
 DURATION_HINT = "a duration such as 90s, 30m, 1h or 1h30m"
 
@@ -36,7 +39,26 @@ class ApiModel(BaseModel):
     )
 
 
-Name = Annotated[str, Field(min_length=1, max_length=253)]
+def _object_name(value: str) -> str:
+    """The CRD's rule again, at parse time: a spec stored before the rule existed is refused with
+    its field named (InvalidSpec), and never becomes a path segment such as ../../other/datasets/x."""
+    if not re.match(DNS_SUBDOMAIN_PATTERN, value):
+        raise ValueError(NAME_HINT)
+    return value
+
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=253,
+        json_schema_extra=rules(cel(f"self.matches('{DNS_SUBDOMAIN_PATTERN}')", NAME_HINT)),
+    ),
+    AfterValidator(_object_name),
+]
+"""The name of another object, always in the referring object's own namespace: a reference has no
+namespace field, and a name cannot carry one (no '/'), so nothing a user writes makes the operator
+read or write outside the namespace where the user wrote it (docs/decisions.md, 70)."""
 DnsLabel = Annotated[
     str,
     Field(

@@ -67,8 +67,10 @@ class CanaryStep(ApiModel):
 class PrometheusAnalysis(ApiModel):
     """A PromQL query checked at every step."""
 
-    address: Annotated[str, Field(min_length=1, max_length=512)]
-    """Base URL of the Prometheus server, e.g. http://prometheus.monitoring:9090."""
+    address: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    """Base URL of the Prometheus server, e.g. http://prometheus.monitoring:9090: one of those the
+    operator is allowed to query (its --prometheus-address flags; the chart's
+    canaryAnalysis.prometheusAddresses), else the Deployment is refused. Without it, the first of those."""
     query: Annotated[str, Field(min_length=1, max_length=4096)]
     """PromQL query returning one number."""
     max: float

@@ -26,6 +26,16 @@ last column are enforced by the API server at `kubectl apply`; the message quote
 sees.
 
 `kubectl get mlops` lists all four kinds. Short names: {short_names}.
+
+Namespaces stay apart. Every name a spec gives (`datasetRef`, `validation.dataset`, `modelRef`,
+`lineage.dataset`, `promote.model`, `abort`, `source.secretRef`, `secretKeyRef`, `configMapKeyRef`,
+`envFrom`, `imagePullSecrets`, `serviceAccountName`) names an object in the object's own namespace:
+no reference has a namespace field (an unknown field is refused, or dropped by `--validate=false`),
+and a name must be a DNS subdomain, so it cannot carry a path or a namespace. The operator never
+reads a Secret: pods get Secrets by name, from their own namespace. Objects the operator makes
+(Jobs, server Deployments, Services, autoscalers, the Models `registerModel` registers) are made in
+their owner's namespace. A canary analysis' `prometheus.address` must be one of the base URLs the
+operator is allowed to query (docs/operations.md, "Namespaces and what the operator reaches").
 """
 
 

@@ -51,8 +51,8 @@ class Lineage(ApiModel):
     """Run of the Experiment."""
     trial: Annotated[str, Field(max_length=253)] | None = None
     """Trial that trained the model."""
-    dataset: Annotated[str, Field(max_length=253)] | None = None
-    """Dataset it was trained on."""
+    dataset: Name | None = None
+    """Dataset it was trained on (in the same namespace)."""
     dataset_digest: Annotated[str, Field(max_length=128)] | None = None
     """Digest of the data it was trained on."""
     parameters: dict[str, FreeForm] | None = None

@@ -222,6 +222,8 @@ class DeploymentReason(Term):
     ROLLED_BACK = "RolledBack", "A canary check failed and the rollout was given up; the message names the check."
     ABORTED = "Aborted", "spec.abort gave up the rollout."
     TARGET_CHANGED = "TargetChanged", "The target changed during a rollout: its canary was removed."
+    PROMETHEUS_NOT_ALLOWED = "PrometheusNotAllowed", ("analysis.prometheus names a Prometheus the operator may "
+                                                      "not query; nothing changes until it does (decision 70).")
 
 
 class DeploymentEvent(Term):

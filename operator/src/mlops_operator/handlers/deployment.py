@@ -16,6 +16,7 @@ from ..kube.resources import MLOPS_API_VERSION
 from ..logic.deployment.children import ServerFacts, owned, pod_facts, pods_by_model
 from ..logic.deployment.health import Requests, prometheus_number, requests_in
 from ..logic.deployment.plan import DeploymentWorld, plan
+from ..logic.deployment.prometheus import prometheus_address
 from ..logic.deployment.target import ModelFacts, target_of, training_dataset
 from ..resources.meta import Meta
 from ..resources.serving import serving_signature
@@ -57,10 +58,12 @@ async def canary_requests(pods: list[dict[str, Any]], port: int) -> tuple[Reques
 
 
 async def prometheus_value(address: str, query: str) -> tuple[float | None, str | None]:
-    """The query's single number, or why there is none."""
+    """The query's single number, or why there is none. address is an allowed entry (never a
+    user's text), and a redirect is not followed: it could lead anywhere."""
     try:
         async with aiohttp.ClientSession(timeout=SCRAPE_TIMEOUT) as session:
-            async with session.get(f"{address.rstrip('/')}/api/v1/query", params={"query": query}) as response:
+            async with session.get(f"{address.rstrip('/')}/api/v1/query", params={"query": query},
+                                   allow_redirects=False) as response:
                 return prometheus_number(await response.json(content_type=None))
     except (aiohttp.ClientError, TimeoutError, ValueError) as error:
         return None, f"{type(error).__name__}: {error}"
@@ -91,33 +94,38 @@ async def _served_models(kube: Kube, namespace: str, names: set[str]) -> list[di
     return [b for b in found if b]
 
 
-async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
-    deployment = await parsed(kube, KIND, key, DeploymentSpec)
-    if deployment is None:
-        return None
-    meta, spec, status = deployment.meta, deployment.spec, deployment.status
-    mine = {labels.OWNER_UID: meta.uid}
-    # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
-    selected, server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
-        _selected_models(kube, meta.namespace, spec.model_ref),
-        *(kube.list(api_version, kind, meta.namespace, mine) for api_version, kind in SERVING_READS))
-    servers = [ServerFacts.of(b) for b in owned(server_bodies, meta.uid)]
-    served = {s.model for s in servers} | {status.get("stableModel"), (status.get("canary") or {}).get("model")}
-    unselected = served - {None, ""} - {b["metadata"]["name"] for b in selected}
-    models = [_model(b) for b in selected + await _served_models(kube, meta.namespace, unselected)]
-    pods = pods_by_model(pod_bodies, servers)
-    children = {(b["kind"], b["metadata"]["name"]): b for b in owned(services + autoscalers, meta.uid)}
-    world: dict[str, Any] = {}
-    canary = (status.get("canary") or {}).get("model")
-    if canary:
-        world["requests"], world["unread"] = await canary_requests(pods.get(canary, []), spec.server.port)
-        query = spec.strategy.canary.analysis.prometheus if spec.strategy and spec.strategy.canary else None
-        if query:
-            world["prometheus"], world["prometheus_error"] = await prometheus_value(query.address, query.query)
-    signatures = await _signatures(kube, meta.namespace, models, spec, servers)
-    observed = DeploymentWorld(meta, spec, status, models, servers, {m: pod_facts(p) for m, p in pods.items()},
-                               signatures, children, now, **world)
-    return Observed(meta, status, observed)
+def controller(prometheus_addresses: tuple[str, ...] = ()) -> Controller:
+    """prometheus_addresses: the Prometheus base URLs a canary analysis may query (the operator's
+    --prometheus-address flags); none by default."""
 
+    async def gather(kube: Kube, key: Key, now: datetime) -> Observed | None:
+        deployment = await parsed(kube, KIND, key, DeploymentSpec)
+        if deployment is None:
+            return None
+        meta, spec, status = deployment.meta, deployment.spec, deployment.status
+        mine = {labels.OWNER_UID: meta.uid}
+        # Independent reads run at once: a reconcile waits for the slowest, not for their sum.
+        selected, server_bodies, pod_bodies, services, autoscalers = await asyncio.gather(
+            _selected_models(kube, meta.namespace, spec.model_ref),
+            *(kube.list(api_version, kind, meta.namespace, mine) for api_version, kind in SERVING_READS))
+        servers = [ServerFacts.of(b) for b in owned(server_bodies, meta.uid)]
+        served = {s.model for s in servers} | {status.get("stableModel"), (status.get("canary") or {}).get("model")}
+        unselected = served - {None, ""} - {b["metadata"]["name"] for b in selected}
+        models = [_model(b) for b in selected + await _served_models(kube, meta.namespace, unselected)]
+        pods = pods_by_model(pod_bodies, servers)
+        children = {(b["kind"], b["metadata"]["name"]): b for b in owned(services + autoscalers, meta.uid)}
+        world: dict[str, Any] = {}
+        canary = (status.get("canary") or {}).get("model")
+        if canary:
+            world["requests"], world["unread"] = await canary_requests(pods.get(canary, []), spec.server.port)
+            query = spec.strategy.canary.analysis.prometheus if spec.strategy and spec.strategy.canary else None
+            # Only an allowed address is queried; the plan says why another is refused.
+            address = prometheus_address(query.address, prometheus_addresses).url if query else None
+            if query and address:
+                world["prometheus"], world["prometheus_error"] = await prometheus_value(address, query.query)
+        signatures = await _signatures(kube, meta.namespace, models, spec, servers)
+        observed = DeploymentWorld(meta, spec, status, models, servers, {m: pod_facts(p) for m, p in pods.items()},
+                                   signatures, children, now, prometheus_allowed=prometheus_addresses, **world)
+        return Observed(meta, status, observed)
 
-CONTROLLER = Controller(KIND, MLOPS_API_VERSION, gather, plan)
+    return Controller(KIND, MLOPS_API_VERSION, gather, plan)

@@ -44,6 +44,7 @@ class Settings:
     lease_namespace: str = ""  # the operator's own namespace
     lease_name: str = "mlops-operator-leader"
     lease_timing: Timing = field(default_factory=Timing)
+    prometheus_addresses: tuple[str, ...] = ()  # the Prometheus base URLs canary analyses may query
 
 
 SETTINGS = Settings()
@@ -75,7 +76,7 @@ _runtime: Runtime | None = None
 
 def _controllers(settings: Settings) -> list[Controller]:
     return [dataset.controller(settings.refresh_scale), experiment.CONTROLLER, model.CONTROLLER,
-            deployment.CONTROLLER]
+            deployment.controller(settings.prometheus_addresses)]
 
 
 @kopf.on.startup()

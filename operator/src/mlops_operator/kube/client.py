@@ -3,6 +3,7 @@ call says in its name what it writes: children are created and deleted, status i
 are posted; nothing here writes a user's spec."""
 
 import json
+import re
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,25 @@ class NameTaken(Exception):
         return f"{self.name} exists and is controlled by {self.holder or 'no owner of ours'}"
 
 
+# Every name and namespace the adapter puts in a URL path: one path segment each, never '/', '..'
+# or '%' (httpx resolves dot segments: GET .../namespaces/a/datasets/../../b/datasets/x would read
+# namespace b). The API models refuse such names already; this is the last line, for status and
+# anything else that reaches a call.
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class UnsafeName(ValueError):
+    """A name or namespace that is not one object's: the call is not made."""
+
+
+def checked(namespace: str, name: str | None = None) -> None:
+    if not (_NAMESPACE.match(namespace) and len(namespace) <= 63):
+        raise UnsafeName(f"namespace {namespace!r} is not a namespace name; no call made")
+    if name is not None and not (_NAME.match(name) and len(name) <= 253):
+        raise UnsafeName(f"{name!r} is not an object name (a DNS subdomain); no call made in namespace {namespace}")
+
+
 def kube_error(error: ApiError) -> KubeError:
     """An ApiError in the adapter's terms (its code and the server's message)."""
     return KubeError(error.status.code or 0, error.status.message or str(error))
@@ -73,6 +93,7 @@ class Kube:
             self._client = None
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        checked(namespace, name)
         try:
             found = await self.client.get(resource(api_version, kind).model, name, namespace=namespace)
         except ApiError as error:
@@ -83,6 +104,7 @@ class Kube:
 
     async def list(self, api_version: str, kind: str, namespace: str, labels: dict[str, Any],
                    fields: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        checked(namespace)
         try:
             return [_with_type(item.to_dict(), api_version, kind) async for item in self.client.list(
                 resource(api_version, kind).model, namespace=namespace, labels=labels, fields=fields)]
@@ -94,6 +116,7 @@ class Kube:
         is controlled by the same owner UID (a create retried after a restart); else NameTaken."""
         target = resource(manifest["apiVersion"], manifest["kind"])
         meta = manifest["metadata"]
+        checked(meta["namespace"], meta["name"])
         try:
             await self.client.create(target.model.from_dict(manifest), namespace=meta["namespace"])
             return Created.CREATED
@@ -109,12 +132,14 @@ class Kube:
         """Server-side apply with the operator's field manager; forced, since the fields it sets are
         its own (an autoscaler's replicas are left out of the manifest, not fought over)."""
         target = resource(manifest["apiVersion"], manifest["kind"])
+        checked(manifest["metadata"]["namespace"], manifest["metadata"]["name"])
         try:
             await self.client.apply(target.model.from_dict(manifest), field_manager=FIELD_MANAGER, force=True)
         except ApiError as error:
             raise kube_error(error) from None
 
     async def delete_child(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        checked(namespace, name)
         try:
             await self.client.delete(resource(api_version, kind).model, name, namespace=namespace,
                                      cascade=CascadeType.BACKGROUND)
@@ -124,6 +149,7 @@ class Kube:
 
     async def patch_status(self, owner: Meta, patch: dict[str, Any]) -> None:
         """A JSON merge patch of status through the status subresource."""
+        checked(owner.namespace, owner.name)
         body = json.loads(json.dumps({"status": patch}, allow_nan=False))  # NaN cannot reach the server
         try:
             await self.client.patch(resource(owner.api_version, owner.kind).model.Status, owner.name, body,
@@ -132,6 +158,7 @@ class Kube:
             raise kube_error(error) from None
 
     async def post_event(self, regarding: Meta, event: Event) -> None:
+        checked(regarding.namespace, regarding.name)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         message = event.message
         if len(message) > EVENT_MESSAGE_LIMIT:

@@ -45,7 +45,7 @@ class DatasetView:
         """Why its data cannot be used now, naming it; None when it can."""
         name = f"Dataset {self.name!r}"
         if not self.found:
-            return f"{name} not found"
+            return f"{name} not found in this namespace"
         if self.data is None:
             return f"{name} has a spec this operator cannot read"
         if not self.current:

@@ -118,3 +118,22 @@ def test_autoscaling_leaves_the_stable_count_to_the_autoscaler():
     grown = dict(server, spec={**server["spec"], "replicas": 4})
     later = plan(world(spec=scaled, status=status, servers=[as_observed(grown, 4)], pods={"v1": PodFacts(ready=4)}))
     assert all("replicas" not in m["spec"] for m in later.apply if m["kind"] == "Deployment")
+
+
+CANARY_WITH_PROMETHEUS = {"canary": {"steps": [{"weight": 50, "pause": "1m"}], "analysis": {
+    "prometheus": {"address": "http://169.254.169.254/latest", "query": "up", "max": 1}}}}
+
+
+def test_an_analysis_asking_for_a_prometheus_not_allowed_changes_nothing_and_says_why():
+    refused = world(spec=spec(strategy=CANARY_WITH_PROMETHEUS),
+                    prometheus_allowed=("http://prometheus.monitoring:9090",))
+    decided = plan(refused)
+    assert (decided.apply, decided.delete) == ([], [])
+    ready = {c["type"]: c for c in applied({}, decided.status)["conditions"]}
+    assert ready["Ready"]["reason"] == "PrometheusNotAllowed" and ready["Stalled"]["status"] == "True"
+    message = ready["Ready"]["message"]
+    assert "spec.strategy.canary.analysis.prometheus.address 'http://169.254.169.254/latest'" in message
+    assert "allowed: http://prometheus.monitoring:9090" in message
+    assert [e.reason for e in decided.events] == ["PrometheusNotAllowed"]
+    allowed = world(spec=spec(strategy=CANARY_WITH_PROMETHEUS), prometheus_allowed=("http://169.254.169.254/latest",))
+    assert [m["kind"] for m in plan(allowed).apply] == ["Deployment", "Service"]

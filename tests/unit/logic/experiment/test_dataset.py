@@ -29,7 +29,7 @@ def test_a_dataset_is_usable_only_when_ready_current_and_digested(found, usable)
 
 
 @pytest.mark.parametrize("view, pinned, expected", [
-    (dataset(found=False), None, ("WaitingForDataset", "Dataset 'data' not found")),
+    (dataset(found=False), None, ("WaitingForDataset", "Dataset 'data' not found in this namespace")),
     (dataset(current=False), None, ("WaitingForDataset", "Dataset 'data' is being validated for its latest change")),
     (dataset(ready=False), None, ("WaitingForDataset", "Dataset 'data' is not Ready: minRows: 40 rows")),
     (dataset(), DIGEST, None),

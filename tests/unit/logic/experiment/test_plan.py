@@ -25,7 +25,7 @@ def test_waits_for_a_missing_dataset_naming_it():
     assert result.create == []
     ready = condition(sweep.status, "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == (
-        "False", "WaitingForDataset", "first run: run 1 waits: Dataset 'data' not found")
+        "False", "WaitingForDataset", "first run: run 1 waits: Dataset 'data' not found in this namespace")
     assert sweep.status["phase"] == "Waiting" and kstatus(sweep) == (IN_PROGRESS, "R3")
 
 
@@ -227,7 +227,7 @@ def test_a_dataset_deleted_mid_run_stops_it_and_the_run_goes_on_when_it_is_back(
     sweep.dataset = dataset(found=False)
     sweep.finish("exp-r1-t0", {"auc": 0.7})
     assert sweep.step().create == []
-    assert condition(sweep.status, "Ready")["message"] == "Dataset 'data' not found"
+    assert condition(sweep.status, "Ready")["message"] == "Dataset 'data' not found in this namespace"
     assert sweep.status["phase"] == "Waiting" and sweep.status["trialResults"]["0"]["value"] == 0.7
     sweep.dataset = dataset()
     assert names(sweep.step()) == ["exp-r1-t2"]

@@ -409,7 +409,7 @@ def test_a_missing_dataset_waits_and_says_which():
     decided = registry.step("v1")
     assert decided.create == [] and v1.status["phase"] == "Waiting"
     assert state(v1, "Ready") == ("Unknown", "WaitingForDataset") and state(v1, "Reconciling")[0] == "True"
-    assert "Dataset 'data' not found" in condition(v1.status, "Ready")["message"] and kstatus(v1) == IN_PROGRESS
+    assert "Dataset 'data' not found in this namespace" in condition(v1.status, "Ready")["message"] and kstatus(v1) == IN_PROGRESS
 
 
 def test_a_holder_scored_on_other_data_is_scored_again_on_the_candidates():

@@ -12,10 +12,12 @@ from ...resources.meta import Meta
 from ...resources.names import server_name
 from ...resources.serving import Served, autoscaler, server_deployment, service, url
 from ..conditions import FALSE, TRUE, Observation, Progress, standing
+from ..errors import failure_report
 from ..patch import merge_patch
 from ..plan import Deletion, Plan
 from .children import PodFacts, ServerFacts, differs
 from .health import CanaryHealth, Requests
+from .prometheus import prometheus_address
 from .rollout import Controls, Decision, RolloutInput, Stage, decide
 from .target import ModelFacts, Target, target_of, wanted
 
@@ -40,6 +42,14 @@ class DeploymentWorld:
     unread: tuple[str, ...] = ()
     prometheus: float | None = None
     prometheus_error: str | None = None
+    prometheus_allowed: tuple[str, ...] = ()  # the base URLs the operator may query (its flags)
+
+
+def analysis_refusal(spec: DeploymentSpec, allowed: tuple[str, ...]) -> str | None:
+    """Why the canary analysis asks for a Prometheus the operator will not query, or None."""
+    canary = spec.strategy.canary if spec.strategy else None
+    query = canary.analysis.prometheus if canary else None
+    return prometheus_address(query.address, allowed).refusal if query else None
 
 
 def _replicas(world: DeploymentWorld, stable: ServerFacts | None) -> int:
@@ -200,6 +210,13 @@ def plan(world: DeploymentWorld) -> Plan:
     if world.meta.deleting:
         return Plan()
     meta, spec, status = world.meta, world.spec, world.status
+    refusal = analysis_refusal(spec, world.prometheus_allowed)
+    if refusal:
+        # As a spec that does not parse: nothing changes (what serves keeps serving, a rollout holds
+        # where it is) until the address or the operator's list does; status says which and why.
+        patch, events = failure_report(status, meta.generation, DeploymentReason.PROMETHEUS_NOT_ALLOWED, refusal,
+                                       True, world.now)
+        return Plan(status=patch, events=events)
     target = target_of(spec.model_ref, world.models, own_server=spec.server.image != RUNTIME_IMAGE)
     decision = decide(rollout_input(world, target))
     desired = desired_children(world, decision)
