@@ -9,7 +9,7 @@ from typing import Any
 from ..api.vocabulary import CommonReason
 from ..controller.queue import TerminalError
 from ..kube.client import Kube, KubeError, NameTaken
-from ..logic.errors import failure_report
+from ..logic.errors import child_refusal_message, failure_report
 from ..logic.plan import Plan
 from ..resources.meta import Meta
 from .apply import apply, post
@@ -38,14 +38,14 @@ class Controller:
     plan: Callable[[Any], Plan]
 
 
-def _diagnosis(error: Exception) -> tuple[CommonReason, str, bool]:
+def _diagnosis(kind: str, error: Exception) -> tuple[CommonReason, str, bool]:
     """Reason, message, and whether the object is Stalled: retrying the same spec cannot help."""
     if isinstance(error, InvalidSpec):
         return CommonReason.INVALID_SPEC, f"the spec does not parse: {error}", True
     if isinstance(error, NameTaken):
         return CommonReason.CHILD_CONFLICT, str(error), False
     if isinstance(error, KubeError) and error.refused:
-        return CommonReason.CHILD_REFUSED, f"the API server refused a child: {error.message}", True
+        return CommonReason.CHILD_REFUSED, child_refusal_message(kind, error.message), True
     return CommonReason.RECONCILE_ERROR, f"{type(error).__name__}: {error}", False
 
 
@@ -68,7 +68,7 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
 
 
 async def _report(kube: Kube, controller: Controller, key: Key, observed: Observed | None, error: Exception) -> None:
-    reason, message, stalled = _diagnosis(error)
+    reason, message, stalled = _diagnosis(controller.kind, error)
     log.warning("%s %s/%s: %s: %s", controller.kind, *key, reason, message)
     try:
         if observed is None:
