@@ -21,8 +21,8 @@ import json
 import os
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,7 +62,7 @@ class Tally:
     refused: int = 0
     crashes: int = 0
     accepted_names: list[str] = field(default_factory=list)
-    disagreements: list[str] = field(default_factory=list)
+    ready_reasons: Counter = field(default_factory=Counter)  # of the accepted objects, at the end
 
     def line(self, kind: str) -> str:
         return (f"{kind}: generated {self.generated}, accepted {self.accepted}, refused {self.refused}, "
@@ -250,6 +250,9 @@ def test_fuzzed_specs_are_refused_with_a_field_or_explained_in_status(fuzzing, k
     finally:
         print(tally.line(kind.kind), f"seed {FUZZ_SEED}")
     objects = _list(fuzzing, kind, namespace)
+    tally.ready_reasons.update(c["reason"] for n in tally.accepted_names
+                               for c in (objects[n].get("status") or {}).get("conditions", []) if c["type"] == "Ready")
+    print(f"{kind.kind} Ready reasons:", dict(tally.ready_reasons.most_common()))
     crashed = [n for n in tally.accepted_names
                if any(c.get("reason") == CRASH_REASON for c in (objects[n].get("status") or {}).get("conditions", []))]
     tally.crashes += len(crashed)

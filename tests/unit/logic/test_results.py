@@ -134,5 +134,6 @@ def test_a_failed_validator_job_says_why():
     failed = job_facts(job("v", "o", state="failed", reason="BackoffLimitExceeded"))
     verdict = validation(json.dumps({"error": "cannot read file:///x.csv as csv: no such file"}), failed, 2)
     assert verdict.reason == "ValidatorFailed"
-    assert verdict.message == ("the validator failed (BackoffLimitExceeded, exit code 2): "
+    assert verdict.message == ("the validator failed (BackoffLimitExceeded after spec.validation.backoffLimit retries, "
+                               "exit code 2): "
                                "cannot read file:///x.csv as csv: no such file")

@@ -145,11 +145,21 @@ def _column_stats(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     return kept
 
 
+# The spec field behind a Job's reason for stopping: the validator's (Dataset) and the evaluator's
+# (Model) Job limits are both in spec.validation.
+_LIMIT_FIELDS = {
+    TrialReason.DEADLINE_EXCEEDED: "longer than spec.validation.activeDeadlineSeconds",
+    TrialReason.BACKOFF_LIMIT_EXCEEDED: "after spec.validation.backoffLimit retries",
+}
+
+
 def _program_failed(program: str, job: JobFacts, termination: Termination | None, problem: str) -> str:
-    """Why a validator's or evaluator's Job gave no usable result, with its Job reason and exit code."""
+    """Why a validator's or evaluator's Job gave no usable result, with its Job reason (and the spec
+    field that set the limit it hit) and exit code."""
     exit_code = termination.exit_code if termination else None
     reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
-    return _short(f"the {program} failed ({reason}, exit code {exit_code}): {problem}")
+    limit = f" {_LIMIT_FIELDS[reason]}" if reason in _LIMIT_FIELDS else ""
+    return _short(f"the {program} failed ({reason}{limit}, exit code {exit_code}): {problem}")
 
 
 def _validator_failed(job: JobFacts, termination: Termination | None, problem: str) -> ValidationVerdict:
