@@ -100,3 +100,25 @@ def test_a_refused_child_names_the_spec_fields_it_was_built_from():
         asyncio.run(reconcile(failing(error), kube, ("ns", "d")))
     message = condition(kube.patches[0], "Stalled")["message"]
     assert message.startswith("the API server refused a child built from spec.validation.validator.volumeMounts[0].name: ")
+
+
+class GoneKube(RecordingKube):
+    """The object was deleted while its reconcile ran."""
+
+    async def get(self, *_):
+        return None
+
+
+def test_an_object_deleted_during_its_reconcile_is_no_error():
+    kube = GoneKube()
+    error = KubeError(404, 'models.mlops.dev "m" not found')
+    assert asyncio.run(reconcile(failing(error), kube, ("ns", "m"))) is None
+    assert kube.patches == [] and kube.events == []
+
+
+def test_a_404_of_something_else_is_an_error_of_an_object_still_there():
+    kube = RecordingKube()
+    with pytest.raises(KubeError):
+        asyncio.run(reconcile(failing(KubeError(404, 'the server could not find the requested resource')), kube,
+                              ("ns", "d")))
+    assert condition(kube.patches[0], "Ready")["reason"] == "ReconcileError"

@@ -49,6 +49,9 @@ CHILD_REFUSALS = [
      ["spec.validation.evaluator.env.name"]),
     ("Deployment", 'Deployment.apps "s" is invalid: spec.template.metadata.labels: Invalid value: "a/b/c"',
      ["spec.pod.labels"]),
+    # A Job's template labels are reported without "metadata".
+    ("Model", 'Job.batch "m-eval-1" is invalid: spec.template.labels: Invalid value: "-PdY": a valid label must be',
+     ["spec.pod.labels"]),
     ("Deployment", 'Deployment.apps "s" is invalid: spec.template.spec.containers[0].resources.limits[cpu]: Invalid',
      ["spec.server.resources.limits[cpu]"]),
     ("Dataset", 'Job.batch "d" is invalid: spec.template.spec.securityContext.runAsUser: Invalid value: -1',

@@ -60,11 +60,22 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
         await apply(kube, observed.meta, plan)
         return plan.requeue_after
     except Exception as error:
+        if isinstance(error, KubeError) and error.code == 404 and await _gone(kube, controller, key):
+            # Deleted (or its namespace) while being reconciled: no error, and nowhere to report one.
+            log.debug("%s %s/%s: gone while being reconciled: %s", controller.kind, *key, error)
+            return None
         await _report(kube, controller, key, observed, error)
         if isinstance(error, InvalidSpec):
             # Not retried: nothing changes until the spec does, and that is a watch event.
             raise TerminalError(str(error)) from error
         raise
+
+
+async def _gone(kube: Kube, controller: Controller, key: Key) -> bool:
+    try:
+        return await kube.get(controller.api_version, controller.kind, *key) is None
+    except Exception:  # the API may be what failed: then it is an error to report and retry
+        return False
 
 
 async def _report(kube: Kube, controller: Controller, key: Key, observed: Observed | None, error: Exception) -> None:

@@ -36,7 +36,7 @@ CONTAINER_SOURCES = {
 _SHIFTED_LISTS = ("env", "envFrom")
 _TEMPLATE_FIELD = re.compile(
     r"spec\.template\.(?:spec\.containers\[0\]\.(?P<container>[A-Za-z]+)|spec\.(?P<pod>[A-Za-z]+)"
-    r"|metadata\.(?P<metadata>labels|annotations))(?P<rest>(?:\[[^\]]*\]|\.[A-Za-z][A-Za-z0-9]*)*)"
+    r"|(?:metadata\.)?(?P<metadata>labels|annotations))(?P<rest>(?:\[[^\]]*\]|\.[A-Za-z][A-Za-z0-9]*)*)"
 )
 
 
