@@ -36,7 +36,23 @@ class ApiModel(BaseModel):
     )
 
 
-Name = Annotated[str, Field(min_length=1, max_length=253)]
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # [.]: CEL strings take no \.
+# The name of another object: the operator GETs it by this name, so what no object can be called
+# (a space, a newline, a slash) is refused at apply instead of failing the reconcile's request.
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=253,
+        json_schema_extra=rules(
+            cel(
+                f"self.matches('{DNS_SUBDOMAIN_PATTERN}')",
+                "must be an object name: lowercase letters, digits, '-' and '.', "
+                "starting and ending with a letter or digit",
+            )
+        ),
+    ),
+]
 DnsLabel = Annotated[
     str,
     Field(
