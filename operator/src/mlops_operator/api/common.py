@@ -36,7 +36,8 @@ class ApiModel(BaseModel):
     )
 
 
-DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # [.]: CEL strings take no \.
+# [.] rather than an escaped dot: a CEL string literal takes no "\." escape.
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # The name of another object: the operator GETs it by this name, so what no object can be called
 # (a space, a newline, a slash) is refused at apply instead of failing the reconcile's request.
 Name = Annotated[
