@@ -15,6 +15,7 @@ deliberately broken ones. Each is created in the kind's own namespace with stric
 
     FUZZ_SEED=<n>       replay a run (the seed is printed in the summary; default 13)
     FUZZ_EXAMPLES=<n>   specs per kind (default 40; `make fuzz` runs more)
+    FUZZ_VERBOSE=1      print each accepted object's Ready reason and message
 """
 
 import json
@@ -48,6 +49,8 @@ pytestmark = pytest.mark.cluster
 FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "13"))
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 STATUS_TIMEOUT = float(os.environ.get("FUZZ_STATUS_TIMEOUT", "150"))
+VERBOSE = bool(os.environ.get("FUZZ_VERBOSE"))  # each accepted object's Ready reason and message
+BASE_READY_TIMEOUT = 180  # the base Dataset's validation pod, on a loaded machine
 REASONS = {term.value for name in dir(vocabulary) if isinstance(cls := getattr(vocabulary, name), type)
            and issubclass(cls, vocabulary.Term) and cls is not vocabulary.Term for term in cls}
 CRASH_REASON = vocabulary.CommonReason.RECONCILE_ERROR.value
@@ -154,6 +157,15 @@ def _apply_base_objects(fuzzing: Fuzzing, namespace: str, kind: Kind) -> None:
                               "artifact": {"uri": "file:///nowhere/model.joblib"}}})
     for obj in base:
         cluster.kubectl("apply", "-f", "-", namespace=namespace, input=json.dumps(obj))
+    if kind.kind != "Dataset":
+        # Experiments and Models on it then start trials and evaluations instead of only waiting.
+        wait_for(lambda: _ready(cluster, namespace, "dataset", BASE_DATASET), BASE_READY_TIMEOUT,
+                 f"Dataset {BASE_DATASET} Ready")
+
+
+def _ready(cluster, namespace: str, kind: str, name: str) -> bool:
+    status = json.loads(cluster.kubectl("get", kind, name, "-o", "json", namespace=namespace).stdout).get("status") or {}
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
 
 
 def _create(fuzzing: Fuzzing, kind: Kind, namespace: str, name: str, spec: dict) -> ApiError | None:
@@ -261,6 +273,10 @@ def test_fuzzed_specs_are_refused_with_a_field_or_explained_in_status(fuzzing, k
     tally.ready_reasons.update(c["reason"] for n in tally.accepted_names
                                for c in (objects[n].get("status") or {}).get("conditions", []) if c["type"] == "Ready")
     print(f"{kind.kind} Ready reasons:", dict(tally.ready_reasons.most_common()))
+    if VERBOSE:
+        for name in tally.accepted_names:
+            ready = next((c for c in (objects[name].get("status") or {}).get("conditions", []) if c["type"] == "Ready"), {})
+            print(f"  {name}: {ready.get('reason')}: {ready.get('message')}")
     crashed = [n for n in tally.accepted_names
                if any(c.get("reason") == CRASH_REASON for c in (objects[n].get("status") or {}).get("conditions", []))]
     tally.crashes += len(crashed)
