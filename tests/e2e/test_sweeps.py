@@ -176,7 +176,7 @@ def test_an_experiment_waits_while_its_dataset_fails_validation(crds, namespace,
     operator.start()
     data = wait_for(lambda: (s := status(crds, namespace, "dataset", "cancer")).get("phase") == "Invalid" and s, 120,
                     "the Dataset to fail validation")
-    assert condition(data, "Ready")["message"] == "minRows: 40 rows; at least 100 required"
+    assert condition(data, "Ready")["message"] == "spec.validation.minRows: 40 rows; at least 100 required"
     waiting = wait_for(lambda: (s := status(crds, namespace, "experiment", "flaky")).get("phase") == "Waiting" and s,
                        60, "the Experiment to wait")
     ready = condition(waiting, "Ready")

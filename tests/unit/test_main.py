@@ -1,8 +1,10 @@
 """`python -m mlops_operator`'s command line."""
 
+import logging
+
 import pytest
 
-from mlops_operator.__main__ import parse_args
+from mlops_operator.__main__ import RetriedRequestsAreWarnings, parse_args
 from mlops_operator.logic.leader import Timing
 
 
@@ -33,3 +35,14 @@ def test_an_unsafe_lease_timing_is_refused(capsys):
     with pytest.raises(SystemExit):
         parse_args(["-A", "--leader-elect", "--leader-election-namespace", "ns", "--leader-elect-lease-duration", "8"])
     assert "the lease duration must be longer than the renew deadline" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, message, level", [
+    ("kopf._cogs.clients.watching", "Request attempt #1/9 failed; will retry: GET /apis -> 429", logging.WARNING),
+    ("kopf._cogs.clients.api", "Request attempt #9/9 failed; escalating: GET /apis -> 429", logging.ERROR),
+    ("mlops_operator.handlers", "something; will retry: here", logging.ERROR),  # only kopf's own retries
+])
+def test_a_request_kopf_retries_is_a_warning_until_it_gives_up(name, message, level):
+    record = logging.LogRecord(name, logging.ERROR, __file__, 1, message, None, None)
+    assert RetriedRequestsAreWarnings().filter(record)
+    assert (record.levelno, record.levelname) == (level, logging.getLevelName(level))

@@ -65,6 +65,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+class RetriedRequestsAreWarnings(logging.Filter):
+    """kopf logs every failed attempt of a request it retries at ERROR ("Request attempt 1/9 failed;
+    will retry"): a 429 while a new CRD's storage initializes, an API server restart. Such an attempt
+    is not an error until kopf gives up, which it logs at ERROR itself ("escalating"); as a WARNING it
+    no longer pages whoever alerts on the operator's ERROR lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.name.startswith("kopf.") and "; will retry:" in str(record.msg):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
@@ -73,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     SETTINGS.leader_elect, SETTINGS.lease_timing = args.leader_elect, args.lease_timing
     SETTINGS.lease_namespace, SETTINGS.lease_name = args.leader_election_namespace, args.leader_election_id
     kopf.configure(verbose=args.verbose, debug=args.debug)
+    for handler in logging.getLogger().handlers:  # kopf.configure's: every record passes them
+        handler.addFilter(RetriedRequestsAreWarnings())
     if not (args.verbose or args.debug):
         # One line per HTTP request and per handled watch event is noise; warnings still show.
         for name in ("httpx", "httpx2", "kopf.objects"):

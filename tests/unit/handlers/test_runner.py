@@ -45,6 +45,11 @@ def failing(error):
     (RuntimeError("a bug"), "ReconcileError", False),
     (KubeError(422, 'Job.batch "x" is invalid: spec.template.spec.affinity'), "ChildRefused", True),
     (KubeError(503, "etcd leader changed"), "ReconcileError", False),
+    # Server-side apply's 500 for a body it cannot merge fails the same way every time.
+    (KubeError(500, 'failed to create typed patch object (ns/d; apps/v1, Kind=Deployment): errors:\n'
+                    '  .spec.template.spec.containers[name="server"].env: duplicate entries for key [name="A"]'),
+     "ChildRefused", True),
+    (KubeError(500, "Internal error occurred: etcdserver: request timed out"), "ReconcileError", False),
 ])
 def test_an_unexpected_error_reaches_status_and_one_event_then_is_retried(error, reason, stalled):
     kube = RecordingKube()
@@ -86,3 +91,34 @@ def test_a_spec_that_does_not_parse_is_reported_stalled_and_ends_as_a_terminal_e
     assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
     assert "spec.train: Input should be a valid number" in ready["message"]
     assert condition(patch, "Stalled")["status"] == "True"
+
+
+def test_a_refused_child_names_the_spec_fields_it_was_built_from():
+    error = KubeError(422, 'Job.batch "x" is invalid: spec.template.spec.containers[0].volumeMounts[0].name: Not found')
+    kube = RecordingKube()
+    with pytest.raises(KubeError):
+        asyncio.run(reconcile(failing(error), kube, ("ns", "d")))
+    message = condition(kube.patches[0], "Stalled")["message"]
+    assert message.startswith("the API server refused a child built from spec.validation.validator.volumeMounts[0].name: ")
+
+
+class GoneKube(RecordingKube):
+    """The object was deleted while its reconcile ran."""
+
+    async def get(self, *_):
+        return None
+
+
+def test_an_object_deleted_during_its_reconcile_is_no_error():
+    kube = GoneKube()
+    error = KubeError(404, 'models.mlops.dev "m" not found')
+    assert asyncio.run(reconcile(failing(error), kube, ("ns", "m"))) is None
+    assert kube.patches == [] and kube.events == []
+
+
+def test_a_404_of_something_else_is_an_error_of_an_object_still_there():
+    kube = RecordingKube()
+    with pytest.raises(KubeError):
+        asyncio.run(reconcile(failing(KubeError(404, 'the server could not find the requested resource')), kube,
+                              ("ns", "d")))
+    assert condition(kube.patches[0], "Ready")["reason"] == "ReconcileError"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mlops_operator.logic.jobs import Termination, job_facts
-from mlops_operator.logic.results import judge_trial, judge_validation
+from mlops_operator.logic.results import failure_field, judge_trial, judge_validation
 
 from builders import encodable, job
 
@@ -134,5 +134,26 @@ def test_a_failed_validator_job_says_why():
     failed = job_facts(job("v", "o", state="failed", reason="BackoffLimitExceeded"))
     verdict = validation(json.dumps({"error": "cannot read file:///x.csv as csv: no such file"}), failed, 2)
     assert verdict.reason == "ValidatorFailed"
-    assert verdict.message == ("the validator failed (BackoffLimitExceeded, exit code 2): "
+    assert verdict.message == ("the validator failed (BackoffLimitExceeded after spec.validation.backoffLimit retries, "
+                               "exit code 2): "
                                "cannot read file:///x.csv as csv: no such file")
+
+
+@pytest.mark.parametrize("check, field", [
+    ("column mean_radius", "spec.schema.columns[name=mean_radius]"),
+    ("minRows", "spec.validation.minRows"),
+    ("maxNullFraction", "spec.validation.maxNullFraction"),
+    ("radius-positive", "spec.validation.rules[name=radius-positive]"),
+    ("a custom validator's check", "a custom validator's check"),  # not a rule of the spec: as reported
+])
+def test_a_failed_check_names_its_spec_field(check, field):
+    assert failure_field(check, {"radius-positive"}) == field
+
+
+def test_a_failed_validation_names_the_spec_fields_of_its_checks():
+    failed = {**PASSED, "passed": False, "failed": [
+        {"name": "column age", "message": "column 'age': values are floating, not integer"},
+        {"name": "positive", "message": "3 values of 'age' are below 0"}]}
+    verdict = judge_validation(SUCCEEDED_JOB, Termination(json.dumps(failed), 0, None), {"positive"})
+    assert verdict.message == ("spec.schema.columns[name=age]: column 'age': values are floating, not integer; "
+                               "spec.validation.rules[name=positive]: 3 values of 'age' are below 0")

@@ -103,6 +103,14 @@ ENV_NAME_PATTERN = "^[ -<>-~]+$"  # printable ASCII but '=', as Kubernetes accep
 MAX_ARGUMENTS = 128
 MAX_ARGUMENT_LENGTH = 8192
 
+
+def keyed_by(*keys: str) -> dict[str, Any]:
+    """json_schema_extra of a list whose items are unique by keys: what server-side apply merges
+    them by in a Pod, so a duplicate (two env entries FOO) is refused at apply instead of failing
+    the operator's apply of the serving Deployment."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(keys)}
+
+
 Argument = Annotated[str, Field(max_length=MAX_ARGUMENT_LENGTH)]
 Arguments = Annotated[list[Argument], Field(max_length=MAX_ARGUMENTS)]
 StringMap = Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=64)]
@@ -204,11 +212,13 @@ class Container(ApiModel):
     """Entrypoint; the image's own when empty."""
     args: Arguments | None = None
     """Arguments; ${params.NAME} is replaced with a trial's parameter value where it applies."""
-    env: Annotated[list[EnvVar], Field(max_length=64)] | None = None
+    env: Annotated[list[EnvVar], Field(max_length=64, json_schema_extra=keyed_by("name"))] | None = None
     """Extra environment variables; the operator's own MLOPS_* and PARAM_* variables take precedence."""
     env_from: Annotated[list[EnvFromSource], Field(max_length=16)] | None = None
     """Secrets and ConfigMaps whose keys become environment variables."""
-    volume_mounts: Annotated[list[VolumeMount], Field(max_length=32)] | None = None
+    volume_mounts: Annotated[
+        list[VolumeMount], Field(max_length=32, json_schema_extra=keyed_by("mountPath"))
+    ] | None = None
     """Volumes of spec.pod.volumes to mount."""
     resources: ResourceRequirements | None = None
     """Compute resources."""
@@ -258,7 +268,9 @@ class PodSettings(ApiModel):
     """Extra pod annotations."""
     service_account_name: Name | None = None
     """ServiceAccount of the pods; its token is mounted only when this is set."""
-    image_pull_secrets: Annotated[list[LocalObjectReference], Field(max_length=16)] | None = None
+    image_pull_secrets: Annotated[
+        list[LocalObjectReference], Field(max_length=16, json_schema_extra=keyed_by("name"))
+    ] | None = None
     """Secrets for pulling private images."""
     node_selector: StringMap | None = None
     """Node labels the pods must be scheduled on."""
@@ -271,7 +283,7 @@ class PodSettings(ApiModel):
     security_context: FreeObject | None = None
     """Pod securityContext; merged over the operator's restricted default (runAsNonRoot, runAsUser
     65532, seccompProfile RuntimeDefault), key by key."""
-    volumes: Annotated[list[Volume], Field(max_length=32)] | None = None
+    volumes: Annotated[list[Volume], Field(max_length=32, json_schema_extra=keyed_by("name"))] | None = None
     """Pod volumes the container mounts with volumeMounts."""
 
 

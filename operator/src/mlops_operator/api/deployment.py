@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field
 
 from .. import __version__
 from .common import (ApiModel, DnsLabel, Duration, EnvFromSource, EnvVar, Name, PodSettings, ResourceRequirements,
-                     StatusBase, cel, rules)
+                     StatusBase, cel, keyed_by, rules)
 from .model import AliasName
 from .vocabulary import DeploymentPhase
 
@@ -45,7 +45,7 @@ class Server(ApiModel):
     """Port the server listens on and the Service exposes."""
     resources: ResourceRequirements | None = None
     """Compute resources of each server pod."""
-    env: Annotated[list[EnvVar], Field(max_length=64)] | None = None
+    env: Annotated[list[EnvVar], Field(max_length=64, json_schema_extra=keyed_by("name"))] | None = None
     """Extra environment variables (e.g. the artifact store's credentials); the operator's MLOPS_* win."""
     env_from: Annotated[list[EnvFromSource], Field(max_length=16)] | None = None
     """Secrets and ConfigMaps whose keys become environment variables (e.g. AWS_ACCESS_KEY_ID)."""

@@ -42,7 +42,8 @@ class CommonReason(Term):
 
     RECONCILE_ERROR = "ReconcileError", "An unexpected error; the operator retries with back-off and says what failed."
     CHILD_REFUSED = "ChildRefused", (
-        "The API server refused a child object the operator built from the spec; the message has its words."
+        "The API server refused a child object the operator built from the spec; the message names the spec "
+        "fields it was built from, then has the server's words."
     )
     CHILD_CONFLICT = "ChildConflict", "A child's name is taken by an object another owner controls; retrying."
     INVALID_SPEC = "InvalidSpec", "The stored spec does not parse as this API version; the message names the field."

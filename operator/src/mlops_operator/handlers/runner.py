@@ -9,7 +9,7 @@ from typing import Any
 from ..api.vocabulary import CommonReason
 from ..controller.queue import TerminalError
 from ..kube.client import Kube, KubeError, NameTaken
-from ..logic.errors import failure_report
+from ..logic.errors import child_refusal_message, failure_report
 from ..logic.plan import Plan
 from ..resources.meta import Meta
 from .apply import apply, post
@@ -38,14 +38,14 @@ class Controller:
     plan: Callable[[Any], Plan]
 
 
-def _diagnosis(error: Exception) -> tuple[CommonReason, str, bool]:
+def _diagnosis(kind: str, error: Exception) -> tuple[CommonReason, str, bool]:
     """Reason, message, and whether the object is Stalled: retrying the same spec cannot help."""
     if isinstance(error, InvalidSpec):
         return CommonReason.INVALID_SPEC, f"the spec does not parse: {error}", True
     if isinstance(error, NameTaken):
         return CommonReason.CHILD_CONFLICT, str(error), False
     if isinstance(error, KubeError) and error.refused:
-        return CommonReason.CHILD_REFUSED, f"the API server refused a child: {error.message}", True
+        return CommonReason.CHILD_REFUSED, child_refusal_message(kind, error.message), True
     return CommonReason.RECONCILE_ERROR, f"{type(error).__name__}: {error}", False
 
 
@@ -60,6 +60,10 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
         await apply(kube, observed.meta, plan)
         return plan.requeue_after
     except Exception as error:
+        if isinstance(error, KubeError) and error.code == 404 and await _gone(kube, controller, key):
+            # Deleted (or its namespace) while being reconciled: no error, and nowhere to report one.
+            log.debug("%s %s/%s: gone while being reconciled: %s", controller.kind, *key, error)
+            return None
         await _report(kube, controller, key, observed, error)
         if isinstance(error, InvalidSpec):
             # Not retried: nothing changes until the spec does, and that is a watch event.
@@ -67,8 +71,15 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
         raise
 
 
+async def _gone(kube: Kube, controller: Controller, key: Key) -> bool:
+    try:
+        return await kube.get(controller.api_version, controller.kind, *key) is None
+    except Exception:  # the API may be what failed: then it is an error to report and retry
+        return False
+
+
 async def _report(kube: Kube, controller: Controller, key: Key, observed: Observed | None, error: Exception) -> None:
-    reason, message, stalled = _diagnosis(error)
+    reason, message, stalled = _diagnosis(controller.kind, error)
     log.warning("%s %s/%s: %s: %s", controller.kind, *key, reason, message)
     try:
         if observed is None:

@@ -19,6 +19,7 @@ from ..resources.meta import Meta, controller_uid
 from .resources import resource
 
 FIELD_MANAGER = "mlops-operator"
+UNMERGEABLE_APPLY = "failed to create typed patch object"
 EVENT_MESSAGE_LIMIT = 1024
 
 
@@ -33,7 +34,9 @@ class KubeError(Exception):
 
     @property
     def refused(self) -> bool:
-        return self.code in (400, 403, 422)
+        # Server-side apply answers a body it cannot merge (two list entries with the same key) with
+        # a 500, though the same request fails the same way every time.
+        return self.code in (400, 403, 422) or (self.code == 500 and self.message.startswith(UNMERGEABLE_APPLY))
 
 
 class Created(Enum):

@@ -3,6 +3,7 @@ program can leave there, malformed included, becomes a named outcome: it never s
 and never puts NaN, infinity or unbounded text into status."""
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -145,18 +146,46 @@ def _column_stats(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]
     return kept
 
 
+# The spec field behind a Job's reason for stopping: the validator's (Dataset) and the evaluator's
+# (Model) Job limits are both in spec.validation.
+_LIMIT_FIELDS = {
+    TrialReason.DEADLINE_EXCEEDED: "longer than spec.validation.activeDeadlineSeconds",
+    TrialReason.BACKOFF_LIMIT_EXCEEDED: "after spec.validation.backoffLimit retries",
+}
+
+
 def _program_failed(program: str, job: JobFacts, termination: Termination | None, problem: str) -> str:
-    """Why a validator's or evaluator's Job gave no usable result, with its Job reason and exit code."""
+    """Why a validator's or evaluator's Job gave no usable result, with its Job reason (and the spec
+    field that set the limit it hit) and exit code."""
     exit_code = termination.exit_code if termination else None
     reason = job.reason or ("JobFailed" if not job.succeeded else "Completed")
-    return _short(f"the {program} failed ({reason}, exit code {exit_code}): {problem}")
+    limit = f" {_LIMIT_FIELDS[reason]}" if reason in _LIMIT_FIELDS else ""
+    return _short(f"the {program} failed ({reason}{limit}, exit code {exit_code}): {problem}")
 
 
 def _validator_failed(job: JobFacts, termination: Termination | None, problem: str) -> ValidationVerdict:
     return ValidationVerdict(DatasetReason.VALIDATOR_FAILED, _program_failed("validator", job, termination, problem))
 
 
-def judge_validation(job: JobFacts, termination: Termination | None) -> ValidationVerdict:
+# The built-in validator's checks (runtime/validate.py) by the name it reports them under.
+_COLUMN_CHECK = "column "
+_DATASET_LIMITS = ("minRows", "maxNullFraction")
+
+
+def failure_field(check: str, rule_names: Collection[str]) -> str:
+    """The spec field a failed check's name points at, so status names what to change (or what the
+    data must satisfy); a custom validator's own check names stay as reported."""
+    if check.startswith(_COLUMN_CHECK):
+        return f"spec.schema.columns[name={check.removeprefix(_COLUMN_CHECK)}]"
+    if check in _DATASET_LIMITS:
+        return f"spec.validation.{check}"
+    if check in rule_names:
+        return f"spec.validation.rules[name={check}]"
+    return check
+
+
+def judge_validation(job: JobFacts, termination: Termination | None,
+                     rule_names: Collection[str] = ()) -> ValidationVerdict:
     message = termination.message if termination else None
     if not job.succeeded:
         return _validator_failed(job, termination, _error_of(message) or "no result reported")
@@ -172,7 +201,7 @@ def judge_validation(job: JobFacts, termination: Termination | None) -> Validati
                                  f"{document.rows} rows passed validation; digest {document.digest}",
                                  document.digest, document.rows, columns)
     failures = document.failed
-    shown = "; ".join(f"{f.name}: {f.message}" for f in failures[:MAX_FAILURES_IN_MESSAGE])
+    shown = "; ".join(f"{failure_field(f.name, rule_names)}: {f.message}" for f in failures[:MAX_FAILURES_IN_MESSAGE])
     more = len(failures) - MAX_FAILURES_IN_MESSAGE
     text = (shown + (f"; and {more} more" if more > 0 else "")) or (
         "the validator reported failure without naming a check")

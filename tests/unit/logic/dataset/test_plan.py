@@ -76,7 +76,7 @@ def test_data_that_fails_its_rules_is_invalid_and_stalled_without_a_digest():
     job_, pods = finished("d-validate-g1-0", failed_rules())
     status = applied({}, plan(world({}, [job_], pods)).status)
     assert status["phase"] == "Invalid" and "digest" not in status
-    assert condition(status, "Ready")["message"] == "minRows: 40 rows; at least 100 required"
+    assert condition(status, "Ready")["message"] == "spec.validation.minRows: 40 rows; at least 100 required"
     assert kstatus(status) == (FAILED, "R4")
 
 

@@ -84,7 +84,8 @@ def plan(world: DatasetWorld) -> Plan:
     status, generation = world.status, world.meta.generation
     latest = seen.latest_finished
     if latest and status.get("lastValidationJob") != latest.name:
-        verdict = judge_validation(latest, latest_termination(world.pods.get(latest.uid, [])))
+        rule_names = {rule.name for rule in world.spec.validation.rules or []}
+        verdict = judge_validation(latest, latest_termination(world.pods.get(latest.uid, [])), rule_names)
         desired, events = says.recorded(status, verdict, latest.name, generation, world.now)
     elif status.get("validatedGeneration") != generation:
         desired, events = says.validating(status, seen.due, blocked_round(world, seen), generation, world.now)
