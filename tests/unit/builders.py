@@ -70,3 +70,42 @@ def encodable(document: Any) -> bool:
 
 def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
     return next((c for c in status.get("conditions") or [] if c["type"] == kind), {})
+
+
+# How server-side apply records list items (their merge keys) and which values it owns whole, for
+# the fields the operator's children carry.
+LIST_KEYS = {"ownerReferences": ("uid",), "containers": ("name",), "initContainers": ("name",), "env": ("name",),
+             "volumes": ("name",), "volumeMounts": ("mountPath",), "imagePullSecrets": ("name",)}
+ATOMIC = {"selector", "command", "args", "envFrom", "tolerations", "metrics", "drop", "scaleTargetRef"}
+
+
+def _list_keys(name: str, item: dict[str, Any]) -> tuple[str, ...] | None:
+    if name == "ports":
+        return ("containerPort", "protocol") if "containerPort" in item else ("port", "protocol")
+    return LIST_KEYS.get(name)
+
+
+def fields_of(value: Any, name: str = "") -> dict[str, Any]:
+    """The fieldsV1 a server-side apply of value records."""
+    if name in ATOMIC:
+        return {}
+    if isinstance(value, dict):
+        return {f"f:{k}": fields_of(v, k) for k, v in value.items()}
+    if isinstance(value, list) and value and isinstance(value[0], dict) and _list_keys(name, value[0]):
+        keys = _list_keys(name, value[0])
+        return {"k:" + json.dumps({k: item.get(k, "TCP") for k in keys}, separators=(",", ":")):
+                {".": {}, **fields_of(item)} for item in value}
+    return {}
+
+
+def server_side_applied(manifest: dict[str, Any], manager: str = labels.FIELD_MANAGER,
+                        **others: dict[str, Any]) -> dict[str, Any]:
+    """The object as the API server returns it after manager applied manifest (identity aside),
+    with each other manager's fieldsV1 (an Update) after it."""
+    applied = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    applied["metadata"] = {k: v for k, v in manifest["metadata"].items() if k not in ("name", "namespace")}
+    entries = [{"manager": manager, "operation": "Apply", "apiVersion": manifest["apiVersion"],
+                "fieldsType": "FieldsV1", "fieldsV1": fields_of(applied)}]
+    entries += [{"manager": name, "operation": "Update", "apiVersion": manifest["apiVersion"],
+                 "fieldsType": "FieldsV1", "fieldsV1": fields} for name, fields in others.items()]
+    return {**manifest, "metadata": {**manifest["metadata"], "managedFields": entries}}

@@ -5,6 +5,7 @@ from .api.common import GROUP
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OPERATOR = "mlops-operator"
 MANAGED_SELECTOR = f"{MANAGED_BY}={OPERATOR}"
+FIELD_MANAGER = OPERATOR  # the operator's server-side apply manager: its entry in managedFields says what it owns
 OWNER_UID = f"{GROUP}/owner-uid"  # children are selected by their owner's UID, never by its name
 EXPERIMENT = f"{GROUP}/experiment"  # the owner's name as a label value (logic.names.label_value), for people
 DATASET = f"{GROUP}/dataset"

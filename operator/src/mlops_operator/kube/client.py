@@ -14,11 +14,11 @@ from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.types import CascadeType, PatchType
 
+from ..labels import FIELD_MANAGER
 from ..logic.plan import Event
 from ..resources.meta import Meta, controller_uid
 from .resources import resource
 
-FIELD_MANAGER = "mlops-operator"
 UNMERGEABLE_APPLY = "failed to create typed patch object"
 EVENT_MESSAGE_LIMIT = 1024
 

@@ -15,7 +15,7 @@ from ..conditions import FALSE, TRUE, Observation, Progress, standing
 from ..errors import failure_report
 from ..patch import merge_patch
 from ..plan import Deletion, Plan
-from .children import PodFacts, ServerFacts, differs
+from .children import PodFacts, ServerFacts, drifted, foreign_port_taking, owns
 from .health import CanaryHealth, Requests
 from .prometheus import prometheus_address
 from .rollout import Controls, Decision, RolloutInput, Stage, decide
@@ -102,7 +102,10 @@ def desired_children(world: DeploymentWorld, decision: Decision) -> list[dict[st
         # The signature a version's servers started with stays theirs: new statistics of the
         # Dataset must not restart servers outside a rollout.
         signature = running.env(SERVING_SIGNATURE) if running else world.signatures.get(model)
-        leave_count = autoscaled and model == decision.stable and running is not None
+        # Once the operator no longer owns its replicas (the autoscaler, or kubectl scale, wrote
+        # them), the count is theirs; while it does, leaving the field out would reset it to 1.
+        leave_count = (autoscaled and model == decision.stable and running is not None
+                       and not owns(running.body, "spec", "replicas"))
         manifests.append(server_deployment(world.meta, world.spec, _served(by_name[model]), signature,
                                            None if leave_count else replicas))
     manifests.append(service(world.meta, world.spec))
@@ -118,12 +121,19 @@ def _observed(world: DeploymentWorld, manifest: dict[str, Any]) -> dict[str, Any
     return world.children.get((manifest["kind"], name))
 
 
+def remade(world: DeploymentWorld, desired: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Children apply cannot repair: a Service whose port someone else rewrote. They are deleted
+    and applied again in the same reconcile."""
+    return [m for m in desired if m["kind"] == "Service" and foreign_port_taking(m, _observed(world, m))]
+
+
 def removals(world: DeploymentWorld, decision: Decision, desired: list[dict[str, Any]]) -> list[Deletion]:
     kept = {server_name(world.meta.name, model) for model in decision.pods}
     gone = [Deletion("apps/v1", "Deployment", s.name) for s in world.servers if s.name not in kept]
     names = {(m["kind"], m["metadata"]["name"]) for m in desired}
-    return gone + [Deletion(body["apiVersion"], kind, name) for (kind, name), body in world.children.items()
-                   if (kind, name) not in names]
+    again = [Deletion(m["apiVersion"], m["kind"], m["metadata"]["name"]) for m in remade(world, desired)]
+    return gone + again + [Deletion(body["apiVersion"], kind, name) for (kind, name), body in world.children.items()
+                           if (kind, name) not in names]
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,7 @@ def plan(world: DeploymentWorld) -> Plan:
     target = target_of(spec.model_ref, world.models, own_server=spec.server.image != RUNTIME_IMAGE)
     decision = decide(rollout_input(world, target))
     desired = desired_children(world, decision)
-    changed = [m for m in desired if differs(m, _observed(world, m))]
+    changed = [m for m in desired if drifted(m, _observed(world, m))]
     verdict = says(world, target, decision)
     counted = [s for s in world.servers if s.model in decision.pods]
     wanted_status = {
