@@ -112,6 +112,10 @@ class ExperimentEvent(Term):
     TRIAL_RECREATED = "TrialRecreated", (
         "A trial whose pod could not start was made again after an edit of spec.pod or spec.trialPolicy."
     )
+    TRIAL_JOB_DELETED = "TrialJobDeleted", (
+        "A running trial's Job was deleted by someone else: the trial starts again from the beginning "
+        "(a trial whose result status records is never run again)."
+    )
     MODEL_REGISTERED = "ModelRegistered", "registerModel made a Model version of the run's best trial."
     MODEL_NOT_REGISTERED = "ModelNotRegistered", (
         "registerModel could not make a Model version: the best trial reported no artifactUri (set artifactRoot)."

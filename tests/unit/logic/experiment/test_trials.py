@@ -1,5 +1,7 @@
 """Trial Jobs: which run they belong to, which go, which start, what blocks them."""
 
+import pytest
+
 from mlops_operator import labels
 from mlops_operator.logic.experiment.trials import (
     blockers,
@@ -10,6 +12,7 @@ from mlops_operator.logic.experiment.trials import (
     to_start,
     trial_jobs,
     unrecorded_finished,
+    vanished,
 )
 
 from builders import facts, job, pod
@@ -51,3 +54,18 @@ def test_blockers_by_trial():
     jobs = of_run(trial_jobs(facts(trial(1, 0), trial(1, 1))), 1)
     pods = {"uid-exp-r1-t1": [pod("uid-exp-r1-t1", phase="Pending", unschedulable="0/1 nodes available")]}
     assert {i: b.reason for i, b in blockers(jobs, set(), pods, {}).items()} == {1: "Unschedulable"}
+
+
+SHOWN = [{"index": 0, "phase": "Running"}, {"index": 1, "phase": "Running"}, {"index": 2, "phase": "Pending"},
+         {"index": 3, "phase": "Succeeded"}]
+
+
+@pytest.mark.parametrize("jobs, recorded, expected", [
+    ([trial(1, 0), trial(1, 1)], set(), []),  # every running trial has its Job
+    ([trial(1, 1)], set(), [0]),  # trial 0's Job deleted while it ran
+    ([trial(1, 1)], {0}, []),  # its result was recorded first: it stands, nothing is lost or redone
+    ([trial(1, 0), trial(1, 1)], {3}, []),  # a finished trial's Job deleted afterwards: nothing to say
+    ([], set(), [0, 1]),  # a Pending one's Job goes when the operator makes it again after an edit
+])
+def test_running_trials_whose_job_is_gone_without_a_result(jobs, recorded, expected):
+    assert vanished(of_run(trial_jobs(facts(*jobs)), 1), recorded, SHOWN) == expected

@@ -23,7 +23,7 @@ from ..dataset_view import DatasetView
 from .dataset import why_unusable
 from .runs import EDIT_SETTLE_SECONDS, RunState, pinned_dataset, settling_for, spec_hash, wanted_run
 from .trials import (TrialJob, blockers, free_slots, new_outcomes, of_run, outdated_blocked, superseded,
-                     to_start, trial_jobs)
+                     to_start, trial_jobs, vanished)
 from .verdict import RunFacts, Verdict, verdict
 
 RESYNC_SECONDS = 300.0
@@ -171,6 +171,15 @@ def _recreated(sweep: Sweep, outdated: dict[int, TrialJob], blocked: dict) -> li
                   "with the edited pod settings") for i in sorted(outdated)]
 
 
+def _deleted(sweep: Sweep) -> list[Event]:
+    """A trial's Job deleted while it ran: said once, as the trial starts again."""
+    if sweep.run.because:
+        return []
+    gone = vanished(sweep.current, set(sweep.results), sweep.world.status.get("trialSummaries") or [])
+    return [Event(WARNING, ExperimentEvent.TRIAL_JOB_DELETED,
+                  f"trial {sweep.name_of(i)}: its Job was deleted while it ran; the trial starts again") for i in gone]
+
+
 def registration(sweep: Sweep, best: dict | None) -> tuple[list[Creation], list[Event], str | None]:
     """registerModel: a finished run's best trial becomes a Model version, once per run. The run's
     record names it (a Model deleted later is not made again); a create repeated after a restart
@@ -267,7 +276,8 @@ def plan(world: ExperimentWorld) -> Plan:
                               sweep.name_of), sweep.complete, waiting)
     registered, unregistered, model = registration(sweep, best)
     desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best, model)
-    events = announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + unregistered
+    events = (announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + _deleted(sweep)
+              + unregistered)
     return Plan(create=create + registered, delete=[Deletion("batch/v1", "Job", name) for name in delete],
                 status=merge_patch(world.status, desired), events=events,
                 requeue_after=_sooner(look_again_in(sweep, bool(create)), settling or None))

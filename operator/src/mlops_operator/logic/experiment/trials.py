@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import labels
+from ...api.vocabulary import TrialPhase
 from ..jobs import Blocker, JobFacts, job_blocker, latest_termination
 from ..results import Outcome, judge_trial
 
@@ -87,3 +88,11 @@ def outdated_blocked(run: dict[int, TrialJob], blocked: dict[int, Blocker], sett
     """Trials whose pod cannot start and whose Job was built from pod settings since edited: their
     Job goes, and the next reconcile makes it again with the edit (a running trial is left alone)."""
     return {i: t for i, t in run.items() if i in blocked and not t.job.finished and t.settings != settings}
+
+
+def vanished(run: dict[int, TrialJob], recorded: set[int], shown: list[dict[str, Any]]) -> list[int]:
+    """Trials status shows running whose Job is gone without a result: deleted by someone else
+    (the operator deletes only Jobs of other runs, and Jobs of trials that cannot start). They
+    start again; a recorded result is the trial's for good, whatever becomes of its Job."""
+    return sorted(s["index"] for s in shown if s.get("phase") == TrialPhase.RUNNING
+                  and s.get("index") not in run and s.get("index") not in recorded)
