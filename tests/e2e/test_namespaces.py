@@ -6,19 +6,13 @@ API server logs that user's requests (the session's local cluster audits it). It
 so any request of its into B could only come from A's objects. Namespace B holds what A's user
 would like to reach: a Dataset, a Model, a Secret."""
 
-import json
-import types
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
 
-from cluster.pki import write_user_kubeconfig
-from mlops_operator.kube.rbac import CRD_READ_RULES, NAMESPACE_READ_RULES, operator_rules
-
 from pipeline import condition, dataset, experiment, status, write_csv
-from support import AUDITED_USER, OperatorProcess, get_json, wait_for
+from support import get_json, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -53,47 +47,6 @@ def user_of_a(cluster, namespace):
     return lambda *args, **kw: cluster.kubectl(f"--as={USER}", *args, **kw)
 
 
-@pytest.fixture
-def audited_operator(cluster, namespace, tmp_path):
-    """The operator as AUDITED_USER with the chart's cluster-wide rules, watching A; the audit log's
-    offset before it started."""
-    if not cluster.local:
-        pytest.skip("USE_EXISTING_CLUSTER: the audit log is the local cluster's")
-    server = json.loads(Path(cluster.kubeconfig).read_text())["clusters"][0]["cluster"]["server"]
-    kubeconfig = tmp_path / "operator.kubeconfig"
-    write_user_kubeconfig(kubeconfig, server, cluster.state_dir / "pki", AUDITED_USER)
-    name = f"{namespace}-operator"
-    rules = [r.as_dict() for r in [*operator_rules(), *CRD_READ_RULES, *NAMESPACE_READ_RULES]]
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
-         "rules": rules},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": AUDITED_USER}]}]))
-    audit = cluster.state_dir / "logs" / "audit.log"
-    offset = audit.stat().st_size if audit.exists() else 0
-    identity = types.SimpleNamespace(env={**cluster.env, "KUBECONFIG": str(kubeconfig)})
-    process = OperatorProcess(identity, namespace, tmp_path / "operator.log", "--prometheus-address",
-                              ALLOWED_PROMETHEUS)
-    try:
-        yield types.SimpleNamespace(process=process, audit=audit, offset=offset)
-    finally:
-        if process.process.poll() is None:
-            process.terminate()
-        cluster.kubectl("delete", "clusterrolebinding,clusterrole", name, "--ignore-not-found", check=False)
-
-
-def requests_of(audit: Path, offset: int, user: str) -> list[dict]:
-    """(verb, namespace, resource, name) of each request of user since offset, watches once."""
-    with audit.open("rb") as log:
-        log.seek(offset)
-        events = [json.loads(line) for line in log]
-    return [{"verb": e["verb"], "namespace": (e.get("objectRef") or {}).get("namespace"),
-             "resource": (e.get("objectRef") or {}).get("resource"), "name": (e.get("objectRef") or {}).get("name"),
-             "uri": e["requestURI"]}
-            for e in events if e["user"]["username"] == user and e.get("stage") == "ResponseComplete"]
-
-
 def versions(cluster, namespace: str) -> dict[str, str]:
     """Every object of the kinds that matter in namespace, by kind/name, with its resourceVersion."""
     items = get_json(cluster, namespace, EVERYTHING)["items"]
@@ -110,6 +63,7 @@ def ready_of(cluster, namespace, kind, name, reason):
 def test_a_user_of_one_namespace_cannot_make_the_operator_read_or_write_in_another(
         cluster, crds, namespace, namespace_b, user_of_a, audited_operator, tmp_path):
     a, b, as_user = namespace, namespace_b, user_of_a
+    audited = audited_operator.start("--prometheus-address", ALLOWED_PROMETHEUS)
     data = write_csv(tmp_path / "data.csv", rows=120)
     # What A's user wants: B's Dataset, Model and Secret (made by B's admin).
     cluster.kubectl("create", "secret", "generic", "b-creds", "--from-literal=token=only-for-b", namespace=b)
@@ -127,7 +81,7 @@ def test_a_user_of_one_namespace_cannot_make_the_operator_read_or_write_in_anoth
         refused = as_user(*args, namespace=b, check=False)
         assert refused.returncode != 0 and "forbidden" in refused.stderr.lower(), (args, refused.stderr)
 
-    # The operator (audited_operator) runs: it watches A only, with rights in every namespace.
+    # The operator (audited) runs: it watches A only, with rights in every namespace.
     # 1. Names that carry a path or a namespace are refused by the API server itself.
     for kind, spec, field in [
         ("Experiment", {**experiment("slash", f"../../{b}/datasets/shared-data")["spec"]}, "spec.datasetRef.name"),
@@ -201,7 +155,7 @@ def test_a_user_of_one_namespace_cannot_make_the_operator_read_or_write_in_anoth
     # Nothing of B was created, changed or read on A's behalf: not by the operator (its every
     # request is in the audit log), and not by anything the operator made.
     assert versions(cluster, b) == before_b
-    requests = requests_of(audited_operator.audit, audited_operator.offset, AUDITED_USER)
+    requests = audited.requests()
     in_a = Counter((r["verb"], r["resource"], r["name"]) for r in requests if r["namespace"] == a)
     assert in_a[("get", "datasets", "shared-data")] and in_a[("get", "models", "b-model")], in_a  # it looked, in A
     assert [r for r in requests if r["namespace"] == b] == []
