@@ -196,6 +196,46 @@ def test_serving_children_edited_or_deleted_by_hand_come_back_and_other_managers
     print(f"operator writes to the children over the whole test: {children_writes(audited.requests(), namespace)}")
 
 
+def test_an_autoscaled_server_keeps_its_count_when_the_operator_puts_a_hand_edit_back(crds, namespace, operator,
+                                                                                     tmp_path):
+    cluster = crds
+    operator.start()
+    apply(cluster, namespace, {"apiVersion": "mlops.dev/v1alpha1", "kind": "Model", "metadata": {"name": "v1"},
+                               "spec": {"modelName": "cancer", "version": "1", "artifact": {"uri": saved(tmp_path, "v1")},
+                                        "aliases": ["champion"]}})
+    apply(cluster, namespace, {"apiVersion": "mlops.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": "cancer"},
+                               "spec": {"modelRef": {"modelName": "cancer"}, "replicas": 2,
+                                        "autoscaling": {"minReplicas": 1, "maxReplicas": 3}}})
+    wait_for(lambda: serving(cluster, namespace), 120, "v1 serving")
+    assert get_json(cluster, namespace, "hpa", "cancer")["spec"]["scaleTargetRef"]["name"] == "cancer-v1"
+
+    def server() -> dict:
+        return get_json(cluster, namespace, "deployment.apps", "cancer-v1")
+
+    def put_back(replicas: int) -> bool:
+        body = server()
+        return body["spec"]["template"]["spec"]["containers"][0]["image"] == image and body["spec"]["replicas"] == replicas
+
+    image = server()["spec"]["template"]["spec"]["containers"][0]["image"]
+    # The operator still owns the count it started with (the autoscaler, without CPU metrics here,
+    # never wrote one): putting the image back must not drop it to the API server's default of 1.
+    cluster.kubectl("set", "image", "deployment.apps/cancer-v1", "server=python:3.12", namespace=namespace)
+    until("image reverted, the count of 2 kept", lambda: put_back(2), 20)
+    # What the HorizontalPodAutoscaler does (through the scale subresource): the count is its own from now on.
+    cluster.kubectl("scale", "deployment.apps/cancer-v1", "--replicas=3", namespace=namespace)
+    wait_for(lambda: status(cluster, namespace, "mldeploy", "cancer").get("replicas") == 3, 30,
+             "status counting the autoscaler's 3 servers")
+    cluster.kubectl("set", "image", "deployment.apps/cancer-v1", "server=python:3.12", namespace=namespace)
+    until("image reverted, the autoscaler's count of 3 kept", lambda: put_back(3), 20)
+    generation = server()["metadata"]["generation"]
+    cluster.kubectl("patch", "mldeploy", "cancer", "--type=merge", "-p", '{"spec": {"paused": true}}',
+                    namespace=namespace)
+    wanted = get_json(cluster, namespace, "mldeploy", "cancer")["metadata"]["generation"]
+    wait_for(lambda: status(cluster, namespace, "mldeploy", "cancer").get("observedGeneration") == wanted, 30,
+             "a reconcile of the edited Deployment")
+    assert (server()["metadata"]["generation"], server()["spec"]["replicas"]) == (generation, 3)
+
+
 def children_written(cluster, namespace) -> tuple[int, str]:
     """What changes when anybody writes the children's specs: the server Deployment's generation
     (its controller writes its status all along) and the Service's resourceVersion."""
