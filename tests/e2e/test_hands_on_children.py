@@ -50,10 +50,13 @@ def test_a_trial_job_deleted_while_it_runs_starts_again_and_a_recorded_result_is
     operator.start()
     apply(crds, namespace, dataset("data", write_csv(tmp_path / "data.csv")))
     apply(crds, namespace, experiment("sweep", "data", {"image": "python:3.11", "command": ["python", "-c"],
-                                                        "args": [SLOW_REPORT_X]}, values=(1, 12), parallelism=2))
+                                                        "args": [SLOW_REPORT_X]}, values=(1, 12, 8), parallelism=3))
     wait_for(lambda: "0" in (status(crds, namespace, "experiment", "sweep").get("trialResults") or {})
-             and running_pod_of(crds, namespace, "sweep-r1-t1"), 120, "trial 0 recorded while trial 1 runs")
+             and running_pod_of(crds, namespace, "sweep-r1-t1") and running_pod_of(crds, namespace, "sweep-r1-t2"),
+             120, "trial 0 recorded while trials 1 and 2 run")
     before = uids(crds, namespace, "experiment", "sweep")
+    # The label its Experiment lists its Jobs by, removed by hand: the Job is found again and labelled back.
+    crds.kubectl("label", "job", "sweep-r1-t2", "mlops.dev/owner-uid-", namespace=namespace)
     crds.kubectl("delete", "job", "sweep-r1-t0", "sweep-r1-t1", namespace=namespace)
     deleted_at = time.monotonic()
 
@@ -62,11 +65,12 @@ def test_a_trial_job_deleted_while_it_runs_starts_again_and_a_recorded_result_is
     print(f"trial Job made again {time.monotonic() - deleted_at:.1f}s after its deletion")
     finished = wait_for(lambda: experiment_finished(crds, namespace, "sweep"), 120, "the run to finish")
     assert finished["phase"] == "Succeeded" and finished["trials"] == {
-        "total": 2, "pending": 0, "running": 0, "succeeded": 2, "failed": 0}
+        "total": 3, "pending": 0, "running": 0, "succeeded": 3, "failed": 0}
     assert finished["bestTrial"]["index"] == 1 and finished["bestTrial"]["objectiveValue"] == 12
     assert finished["trialResults"]["0"] == {"phase": "Succeeded", "value": 1.0}
-    # Trial 0's result stands without its Job: it never ran again.
-    assert uids(crds, namespace, "experiment", "sweep") == {"sweep-r1-t1": again}
+    # Trial 0's result stands without its Job: it never ran again. Trial 2's Job is the one it started.
+    assert uids(crds, namespace, "experiment", "sweep") == {"sweep-r1-t1": again,
+                                                             "sweep-r1-t2": before["sweep-r1-t2"]}
     deleted = [message for reason, message in events(crds, namespace, "sweep") if reason == "TrialJobDeleted"]
     assert len(deleted) == 1 and "sweep-r1-t1" in deleted[0], deleted
 

@@ -1,6 +1,8 @@
 """Object metadata, read once; children belong to their controlling owner by UID."""
 
-from mlops_operator.resources.meta import Meta, owned_by, owner_reference, parse_time
+import pytest
+
+from mlops_operator.resources.meta import Meta, labels_lost, owned_by, owner_reference, parse_time
 
 
 def test_meta_of_an_object():
@@ -36,3 +38,15 @@ def test_the_spec_was_last_written_when_a_manager_last_set_a_spec_field():
 
     assert written("kubectl", "editor", "status", "labels") == parse_time("2026-11-26T12:05:00Z")
     assert written("status", "labels") is None and written() is None
+
+
+@pytest.mark.parametrize("held, expected", [
+    ({"mlops.dev/owner-uid": "u", "mlops.dev/trial": "0"}, False),
+    ({"mlops.dev/owner-uid": "u", "mlops.dev/trial": "0", "example.com/team": "a"}, False),  # others' labels
+    ({"mlops.dev/trial": "0"}, True),  # removed by hand: the owner's list no longer finds it
+    ({"mlops.dev/owner-uid": "other", "mlops.dev/trial": "0"}, True),
+    (None, True),
+])
+def test_a_child_lost_labels_its_manifest_gives_it(held, expected):
+    manifest = {"metadata": {"labels": {"mlops.dev/owner-uid": "u", "mlops.dev/trial": "0"}}}
+    assert labels_lost({"metadata": {"labels": held}}, manifest) is expected

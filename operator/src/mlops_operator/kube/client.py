@@ -16,7 +16,7 @@ from lightkube.types import CascadeType, PatchType
 
 from ..labels import FIELD_MANAGER
 from ..logic.plan import Event
-from ..resources.meta import Meta, controller_uid
+from ..resources.meta import Meta, controller_uid, labels_lost
 from .resources import resource
 
 UNMERGEABLE_APPLY = "failed to create typed patch object"
@@ -116,7 +116,9 @@ class Kube:
 
     async def create_child(self, manifest: dict[str, Any]) -> Created:
         """Creates a child with a deterministic name. A 409 is success only when the existing object
-        is controlled by the same owner UID (a create retried after a restart); else NameTaken."""
+        is controlled by the same owner UID (a create retried after a restart, or of a child whose
+        labels were edited by hand, which hid it from its owner's list: they are applied back);
+        else NameTaken."""
         target = resource(manifest["apiVersion"], manifest["kind"])
         meta = manifest["metadata"]
         checked(meta["namespace"], meta["name"])
@@ -128,6 +130,9 @@ class Kube:
                 raise kube_error(error) from None
         existing = await self.get(manifest["apiVersion"], manifest["kind"], meta["namespace"], meta["name"])
         if existing and controller_uid(existing) == controller_uid(manifest) and not Meta.of(existing).deleting:
+            if labels_lost(existing, manifest):
+                await self.apply_child({"apiVersion": manifest["apiVersion"], "kind": manifest["kind"],
+                                        "metadata": {k: meta[k] for k in ("name", "namespace", "labels")}})
             return Created.ADOPTED
         raise NameTaken(meta["name"], controller_uid(existing) if existing else None)
 

@@ -58,6 +58,12 @@ def controller_uid(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def labels_lost(existing: dict[str, Any], manifest: dict[str, Any]) -> bool:
+    """Whether the existing object lacks a label the manifest gives it (or has another value)."""
+    held = existing["metadata"].get("labels") or {}
+    return any(held.get(k) != v for k, v in (manifest["metadata"].get("labels") or {}).items())
+
+
 def owned_by(objects: list[dict[str, Any]], owner_uid: str) -> list[dict[str, Any]]:
     """The objects whose controlling owner is owner_uid: a re-created parent of the same name never
     takes its predecessor's children."""

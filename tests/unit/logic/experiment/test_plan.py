@@ -121,7 +121,11 @@ def test_a_running_trials_job_deleted_by_hand_is_started_again():
     sweep = Sweep(spec=spec(max_trials=2))
     sweep.step()
     del sweep.jobs["exp-r1-t1"]
-    assert names(sweep.step()) == ["exp-r1-t1"]
+    again = sweep.step()
+    assert names(again) == ["exp-r1-t1"]
+    # Said by the create (a 409, when the Job was only hidden by an edit of its labels, says nothing).
+    assert [c.event.reason for c in again.create] == ["TrialJobDeleted"] and again.events == []
+    assert [c.event for c in sweep.step().create] == []
 
 
 def test_a_burst_of_edits_starts_one_run_once_the_spec_stays_unchanged():
@@ -176,7 +180,7 @@ def test_an_edit_mid_run_starts_a_new_run_and_cancels_the_old_ones_unfinished_tr
     sweep.spec["trainer"]["image"] = "python:3.12"
     result = sweep.step()
     assert [d.name for d in result.delete] == ["exp-r1-t1", "exp-r1-t2"]  # unfinished; t0 stays for reference
-    assert names(result) == ["exp-r2-t0"]
+    assert names(result) == ["exp-r2-t0"] and result.create[0].event is None  # the old run's trials are not "deleted"
     assert sweep.status["runs"][0] == {**sweep.status["runs"][0], "run": 1, "phase": "Superseded"}
     assert sweep.status["trialResults"] == {} and "bestTrial" not in sweep.status
 

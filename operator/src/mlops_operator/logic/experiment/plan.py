@@ -126,11 +126,18 @@ def judge(world: ExperimentWorld, run: Run) -> Sweep:
     return Sweep(world, run, jobs, current, outcomes, results)
 
 
+def restarted_event(sweep: Sweep, index: int) -> Event:
+    return Event(WARNING, ExperimentEvent.TRIAL_JOB_DELETED,
+                 f"trial {sweep.name_of(index)}: its Job was deleted while it ran; the trial starts again")
+
+
 def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None,
                   outdated: dict[int, TrialJob]) -> tuple[list[int], list[Creation], list[str]]:
     """Jobs of older runs go, and Jobs of trials that cannot start on settings since edited; the
     run's next trials start while it trains the current spec, its data is usable and parallelism has
-    room. Returns the trials starting, their Jobs, the Jobs to delete."""
+    room. Returns the trials starting, their Jobs, the Jobs to delete. A running trial whose Job is
+    gone starts again, said by its create's Event: a create that finds the Job (its labels were
+    edited, which hid it) says nothing."""
     run, spec = sweep.run, sweep.world.spec
     delete = superseded(sweep.jobs, run.number) + sorted(t.job.name for t in outdated.values())
     if not run.number or run.spec_hash != current_hash or waiting or not run.pinned or not run.sweep:
@@ -140,8 +147,10 @@ def trial_changes(sweep: Sweep, current_hash: str, waiting: tuple | None,
     data = DataSpec.model_validate(run.pinned.get("spec") or {})
     # No Event per trial started or succeeded: a sweep's Jobs and status say it, and a thousand
     # trials would otherwise write two thousand Events (decision 65).
+    shown = [] if run.because else sweep.world.status.get("trialSummaries") or []  # a new run: the old one's
+    gone = set(vanished(sweep.current, set(sweep.results), shown))
     create = [Creation(trial_job(sweep.world.meta, spec, data, run.digest or "", sweep.name_of(i), run.number, i,
-                                 run.sweep[i])) for i in starting]
+                                 run.sweep[i]), restarted_event(sweep, i) if i in gone else None) for i in starting]
     return starting, create, delete
 
 
@@ -169,15 +178,6 @@ def _recreated(sweep: Sweep, outdated: dict[int, TrialJob], blocked: dict) -> li
     return [Event(NORMAL, ExperimentEvent.TRIAL_RECREATED,
                   f"trial {sweep.name_of(i)} could not start ({blocked[i].reason}); its Job is made again "
                   "with the edited pod settings") for i in sorted(outdated)]
-
-
-def _deleted(sweep: Sweep) -> list[Event]:
-    """A trial's Job deleted while it ran: said once, as the trial starts again."""
-    if sweep.run.because:
-        return []
-    gone = vanished(sweep.current, set(sweep.results), sweep.world.status.get("trialSummaries") or [])
-    return [Event(WARNING, ExperimentEvent.TRIAL_JOB_DELETED,
-                  f"trial {sweep.name_of(i)}: its Job was deleted while it ran; the trial starts again") for i in gone]
 
 
 def registration(sweep: Sweep, best: dict | None) -> tuple[list[Creation], list[Event], str | None]:
@@ -276,8 +276,7 @@ def plan(world: ExperimentWorld) -> Plan:
                               sweep.name_of), sweep.complete, waiting)
     registered, unregistered, model = registration(sweep, best)
     desired = status_of(sweep, state, current_hash, judged, unfinished, blocked, tally, best, model)
-    events = (announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + _deleted(sweep)
-              + unregistered)
+    events = announcements(sweep, judged, blocked, best) + _recreated(sweep, outdated, blocked) + unregistered
     return Plan(create=create + registered, delete=[Deletion("batch/v1", "Job", name) for name in delete],
                 status=merge_patch(world.status, desired), events=events,
                 requeue_after=_sooner(look_again_in(sweep, bool(create)), settling or None))

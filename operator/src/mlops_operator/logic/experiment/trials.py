@@ -92,7 +92,8 @@ def outdated_blocked(run: dict[int, TrialJob], blocked: dict[int, Blocker], sett
 
 def vanished(run: dict[int, TrialJob], recorded: set[int], shown: list[dict[str, Any]]) -> list[int]:
     """Trials status shows running whose Job is gone without a result: deleted by someone else
-    (the operator deletes only Jobs of other runs, and Jobs of trials that cannot start). They
-    start again; a recorded result is the trial's for good, whatever becomes of its Job."""
+    (the operator deletes only Jobs of other runs, and Jobs of trials that cannot start), or hidden
+    from the Experiment's list by an edit of its labels. They start again; a recorded result is
+    the trial's for good, whatever becomes of its Job."""
     return sorted(s["index"] for s in shown if s.get("phase") == TrialPhase.RUNNING
                   and s.get("index") not in run and s.get("index") not in recorded)
