@@ -17,8 +17,6 @@ from ...resources.quantities import same_quantity
 
 IDENTITY = ("apiVersion", "kind")  # say which object a manifest is; managedFields never list them
 METADATA_IDENTITY = ("name", "namespace")
-
-
 QUANTITY_MAPS = frozenset({"limits", "requests"})  # a container's resources: the API server rewrites their values
 
 
@@ -83,7 +81,7 @@ def _drifted(desired: Any, observed: Any, owned: dict[str, Any]) -> bool:
             if key not in fields:
                 return True
             if key in QUANTITY_MAPS and isinstance(value, dict) and isinstance(observed.get(key), dict):
-                if _quantities_differ(value, observed[key]) or _drifted_keys(value, fields[key]):
+                if _quantities_differ(value, observed[key]) or _owned_keys_differ(value, fields[key]):
                     return True
             elif _drifted(value, observed.get(key), fields[key]):
                 return True
@@ -103,7 +101,7 @@ def _drifted(desired: Any, observed: Any, owned: dict[str, Any]) -> bool:
     return differs(desired, observed)
 
 
-def _drifted_keys(desired: dict[str, Any], owned: dict[str, Any]) -> bool:
+def _owned_keys_differ(desired: dict[str, Any], owned: dict[str, Any]) -> bool:
     keys = {k[2:] for k in owned if k.startswith("f:")}
     return keys != set(desired)
 
