@@ -2,7 +2,6 @@
 instants, a log of every create in a namespace, and a namespace's end state in a form two runs
 can be compared by."""
 
-import json
 import random
 import re
 import subprocess
@@ -12,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from support import OperatorRunner, get_json
+from support import OperatorRunner, get_json, json_stream
 
 # What an operator makes or registers; a second create of one name is a duplicate.
 CHILD_RESOURCES = ("jobs.batch", "deployments.apps", "services", "horizontalpodautoscalers.autoscaling",
@@ -43,14 +42,7 @@ class CreateLog:
             threading.Thread(target=self._follow, args=(resource, process), daemon=True).start()
 
     def _follow(self, resource: str, process: subprocess.Popen) -> None:
-        decoder, buffer = json.JSONDecoder(), ""
-        for line in process.stdout:
-            buffer += line
-            try:
-                event, end = decoder.raw_decode(buffer.lstrip())
-            except ValueError:
-                continue
-            buffer = buffer.lstrip()[end:]
+        for event in json_stream(process.stdout):
             if event.get("type") == "ADDED":
                 meta = event["object"]["metadata"]
                 with self._lock:

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,19 @@ def own_namespace(cluster, name: str, restricted: bool):
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
         wait_for(lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0,
                  NAMESPACE_GONE_SECONDS, f"namespace {name} to be gone")
+
+
+def json_stream(lines: Iterable[str]) -> Iterator[Any]:
+    """The JSON values `kubectl get --watch -o json` prints one after another, each pretty-printed."""
+    decoder, buffer = json.JSONDecoder(), ""
+    for line in lines:
+        buffer += line
+        try:
+            value, end = decoder.raw_decode(buffer.lstrip())
+        except ValueError:
+            continue
+        buffer = buffer.lstrip()[end:]
+        yield value
 
 
 def get_json(cluster, namespace: str | None, *what: str) -> dict:

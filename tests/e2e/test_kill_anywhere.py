@@ -57,24 +57,27 @@ def finished(cluster, namespace, name: str) -> dict | None:
 def run_pipeline(cluster, namespace: str, folder, stage=lambda name: None) -> None:
     """Applies what a user would, one stage after another; stage(name) says what comes next."""
     artifacts = f"file://{folder}/artifacts"
-    stage("validation and sweep")
-    apply(cluster, namespace, dataset("cancer", write_csv(folder / "cancer.csv")))
-    apply(cluster, namespace, experiment("stumps", "cancer", forest(1), values=(1, 2, 4), parallelism=2,
-                                         artifactRoot=artifacts, registerModel=REGISTER, objective=OBJECTIVE))
-    apply(cluster, namespace, SERVING)
-    wait_for(lambda: finished(cluster, namespace, "stumps"), STAGE_SECONDS, f"{namespace}: the first sweep")
-    stage("registration, evaluation and gate")
-    wait_for(lambda: settled(cluster, namespace, "stumps-v1"), STAGE_SECONDS, f"{namespace}: stumps-v1's gate")
-    stage("first rollout")
-    wait_for(lambda: serving(cluster, namespace, "stumps-v1"), STAGE_SECONDS, f"{namespace}: stumps-v1 served")
-    stage("second sweep")
-    apply(cluster, namespace, experiment("forest", "cancer", forest(4), values=(16,),
-                                         artifactRoot=artifacts, registerModel=REGISTER, objective=OBJECTIVE))
-    wait_for(lambda: finished(cluster, namespace, "forest"), STAGE_SECONDS, f"{namespace}: the second sweep")
-    stage("second evaluation and gate")
-    wait_for(lambda: settled(cluster, namespace, "forest-v1"), STAGE_SECONDS, f"{namespace}: forest-v1's gate")
-    stage("canary rollout")
-    wait_for(lambda: serving(cluster, namespace, "forest-v1"), STAGE_SECONDS, f"{namespace}: forest-v1 served")
+    stages = [  # (name, what a user applies as it starts, what ends it)
+        ("validation and sweep",
+         [dataset("cancer", write_csv(folder / "cancer.csv")),
+          experiment("stumps", "cancer", forest(1), values=(1, 2, 4), parallelism=2, artifactRoot=artifacts,
+                     registerModel=REGISTER, objective=OBJECTIVE),
+          SERVING],
+         lambda: finished(cluster, namespace, "stumps")),
+        ("registration, evaluation and gate", [], lambda: settled(cluster, namespace, "stumps-v1")),
+        ("first rollout", [], lambda: serving(cluster, namespace, "stumps-v1")),
+        ("second sweep",
+         [experiment("forest", "cancer", forest(4), values=(16,), artifactRoot=artifacts, registerModel=REGISTER,
+                     objective=OBJECTIVE)],
+         lambda: finished(cluster, namespace, "forest")),
+        ("second evaluation and gate", [], lambda: settled(cluster, namespace, "forest-v1")),
+        ("canary rollout", [], lambda: serving(cluster, namespace, "forest-v1")),
+    ]
+    for name, manifests, done in stages:
+        stage(name)
+        for manifest in manifests:
+            apply(cluster, namespace, manifest)
+        wait_for(done, STAGE_SECONDS, f"{namespace}: {name}")
     stage("at rest")
 
 
