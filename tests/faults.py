@@ -105,9 +105,10 @@ class Killer:
             self.kills.append((round(time.monotonic() - self._started, 2), self.stage))
             self._running = self.operators.start()
 
-    def finish(self, timeout: float) -> None:
+    def finish(self) -> None:
         """Says the work is done; returns once the last kill is made (the last operator keeps running)."""
         self._done.set()
+        timeout = max(0, self.at_least - len(self.kills)) * (self.longest + 5) + 30  # 5 s: a kill and a start
         self._thread.join(timeout)
         assert not self._thread.is_alive(), f"the killer did not stop within {timeout}s"
 

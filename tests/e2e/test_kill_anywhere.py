@@ -5,7 +5,8 @@ seeded random instants and restarted each time. Both must end in the same state,
 ever created twice and no Event posted twice.
 
 KILL_SEED replays a run (the seed is printed, and named in every failure); KILL_COUNT sets the
-least number of kills (30; `make soak` asks for more)."""
+least number of kills per run (30); KILL_ROUNDS runs the pipeline that many times, round r with
+seed KILL_SEED + r (`make soak`: 8 rounds)."""
 
 import os
 import random
@@ -20,6 +21,7 @@ from support import OperatorRunner, own_namespace, wait_for
 
 KILL_COUNT = int(os.environ.get("KILL_COUNT", "30"))
 SEED = int(os.environ.get("KILL_SEED") or random.SystemRandom().randrange(1_000_000))
+ROUNDS = int(os.environ.get("KILL_ROUNDS", "1"))
 STAGE_SECONDS = 300  # each stage, however many kills land in it
 
 # About 2 s between kills, and the pipeline's own few minutes.
@@ -81,8 +83,10 @@ def run_pipeline(cluster, namespace: str, folder, stage=lambda name: None) -> No
     stage("at rest")
 
 
-def test_an_operator_killed_anywhere_ends_where_an_undisturbed_one_does(cluster, crds, namespace, tmp_path):
-    print(f"kill anywhere: KILL_SEED={SEED} KILL_COUNT={KILL_COUNT}")
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_an_operator_killed_anywhere_ends_where_an_undisturbed_one_does(cluster, crds, namespace, tmp_path, round_):
+    seed = SEED + round_
+    print(f"kill anywhere: KILL_SEED={seed} KILL_COUNT={KILL_COUNT}")
     calm_folder, killed_folder = tmp_path / "calm", tmp_path / "killed"
     calm_folder.mkdir()
     killed_folder.mkdir()
@@ -102,7 +106,7 @@ def test_an_operator_killed_anywhere_ends_where_an_undisturbed_one_does(cluster,
 
             calm_run = threading.Thread(target=undisturbed, daemon=True)
             calm_run.start()
-            killer = Killer(killed_operators, SEED, at_least=KILL_COUNT, at_most=KILL_COUNT * 4).start()
+            killer = Killer(killed_operators, seed, at_least=KILL_COUNT, at_most=KILL_COUNT * 4).start()
 
             def stage(name: str) -> None:
                 killer.stage = name
@@ -110,8 +114,8 @@ def test_an_operator_killed_anywhere_ends_where_an_undisturbed_one_does(cluster,
             try:
                 run_pipeline(crds, namespace, killed_folder, stage)
             finally:
-                killer.finish(timeout=60)
-                print(f"kill anywhere: KILL_SEED={SEED}: {len(killer.kills)} kills by stage {killer.by_stage()}, "
+                killer.finish()
+                print(f"kill anywhere: KILL_SEED={seed}: {len(killer.kills)} kills by stage {killer.by_stage()}, "
                       f"at {[t for t, _ in killer.kills]} s")
             calm_run.join(STAGE_SECONDS * 6)
             assert not calm_failure, calm_failure
@@ -126,22 +130,22 @@ def test_an_operator_killed_anywhere_ends_where_an_undisturbed_one_does(cluster,
             except AssertionError:
                 pass
             killed_state = end_state(crds, namespace, folders)
-            assert killed_state == calm_state, f"KILL_SEED={SEED}"
+            assert killed_state == calm_state, f"KILL_SEED={seed}"
             assert killed_state["Deployment/cancer"]["stableModel"] == "forest-v1"
             assert {k: v.get("aliases") for k, v in killed_state.items() if k.startswith("Model/")} == {
                 "Model/stumps-v1": None, "Model/forest-v1": ["champion"]}
 
-            assert killed_creates.duplicates() == {}, f"created twice (KILL_SEED={SEED})"
-            assert killed_creates.names() == calm_creates.names(), f"KILL_SEED={SEED}"
+            assert killed_creates.duplicates() == {}, f"created twice (KILL_SEED={seed})"
+            assert killed_creates.names() == calm_creates.names(), f"KILL_SEED={seed}"
             calm_events, killed_events = operator_events(crds, calm), operator_events(crds, namespace)
             # An Event follows the status write it reports, so a kill between the two loses it
             # (status is the record), and none is ever posted twice.
-            assert killed_events - calm_events == Counter(), f"more Events than undisturbed (KILL_SEED={SEED})"
-            print(f"kill anywhere: KILL_SEED={SEED}: Events {sum(killed_events.values())} against "
+            assert killed_events - calm_events == Counter(), f"more Events than undisturbed (KILL_SEED={seed})"
+            print(f"kill anywhere: KILL_SEED={seed}: Events {sum(killed_events.values())} against "
                   f"{sum(calm_events.values())} undisturbed; lost to kills: {dict(calm_events - killed_events)}")
             assert len(killer.kills) >= KILL_COUNT
             logs = [o.output() for o in killed_operators.started]
-            assert not [log for log in logs if "Traceback" in log], f"a traceback (KILL_SEED={SEED})"
+            assert not [log for log in logs if "Traceback" in log], f"a traceback (KILL_SEED={seed})"
         finally:
             calm_creates.stop()
             killed_creates.stop()
