@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and
 import localcluster  # noqa: E402
 from kwok import LocalKwok  # noqa: E402
 from prometheus import CHART_RULES, LocalPrometheus  # noqa: E402
-from support import AUDITED_USER, wait_for  # noqa: E402
+from support import AUDITED_USER, own_namespace  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -140,23 +140,12 @@ def crds(cluster):
     return cluster
 
 
-NAMESPACE_GONE_SECONDS = 120
 
 
 @pytest.fixture
 def namespace(cluster, request):
-    """A namespace of the test's own, deleted afterwards (the test waits until it is gone, which
-    also proves deletion never waits on the operator). Tests marked `restricted` get a namespace
-    that enforces Pod Security "restricted"."""
+    """A namespace of the test's own (own_namespace); tests marked `restricted` get a restricted one."""
     name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
-    cluster.kubectl("create", "namespace", name)
-    if request.node.get_closest_marker("restricted"):
-        cluster.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
-    # The ServiceAccount admission plugin refuses pods until the namespace's default account exists.
-    wait_for(lambda: cluster.kubectl("get", "serviceaccount", "default", namespace=name, check=False).returncode == 0,
-             30, f"the default ServiceAccount of {name}")
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
-    wait_for(lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0, NAMESPACE_GONE_SECONDS,
-             f"namespace {name} to be gone")
+    with own_namespace(cluster, name, bool(request.node.get_closest_marker("restricted"))):
+        yield name

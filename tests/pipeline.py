@@ -88,6 +88,25 @@ def model(name: str, dataset_name: str, evaluator: dict[str, Any] | None = None,
     }
 
 
+def settled(cluster, namespace, name):
+    """The Model's status once its gate has answered for its current generation (None before, or
+    while it does not exist yet)."""
+    body = next((m for m in get_json(cluster, namespace, "models")["items"] if m["metadata"]["name"] == name), None)
+    if body is None:
+        return None
+    current = body.get("status") or {}
+    promoted = condition(current, "Promoted")
+    answered = promoted.get("status") in ("True", "False") and promoted.get("observedGeneration") == \
+        body["metadata"]["generation"] and current.get("observedGeneration") == body["metadata"]["generation"]
+    return current if answered and not condition(current, "Reconciling") else None
+
+
+def holders(cluster, namespace, model_name: str) -> dict[str, str]:
+    items = get_json(cluster, namespace, "models")["items"]
+    return {alias: m["metadata"]["name"] for m in items if m["spec"]["modelName"] == model_name
+            for alias in (m.get("status") or {}).get("aliases") or []}
+
+
 def jobs_of(cluster, namespace, kind: str, name: str) -> list[dict[str, Any]]:
     owner = get_json(cluster, namespace, kind, name)["metadata"]["uid"]
     return get_json(cluster, namespace, "jobs", "-l", f"mlops.dev/owner-uid={owner}")["items"]

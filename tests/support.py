@@ -6,13 +6,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
 AUDITED_USER = "mlops-audited-operator"
 """The local cluster's API server logs this user's requests (logs/audit.log), and nobody else's."""
+NAMESPACE_GONE_SECONDS = 120
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -24,6 +26,37 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def own_namespace(cluster, name: str, restricted: bool):
+    """A namespace made for a test, deleted afterwards (and waited for, which also proves deletion
+    never waits on the operator); restricted: it enforces Pod Security "restricted"."""
+    cluster.kubectl("create", "namespace", name)
+    try:
+        if restricted:
+            cluster.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
+        # The ServiceAccount admission plugin refuses pods until the namespace's default account exists.
+        wait_for(lambda: cluster.kubectl("get", "serviceaccount", "default", namespace=name,
+                                         check=False).returncode == 0, 30, f"the default ServiceAccount of {name}")
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+        wait_for(lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0,
+                 NAMESPACE_GONE_SECONDS, f"namespace {name} to be gone")
+
+
+def json_stream(lines: Iterable[str]) -> Iterator[Any]:
+    """The JSON values `kubectl get --watch -o json` prints one after another, each pretty-printed."""
+    decoder, buffer = json.JSONDecoder(), ""
+    for line in lines:
+        buffer += line
+        try:
+            value, end = decoder.raw_decode(buffer.lstrip())
+        except ValueError:
+            continue
+        buffer = buffer.lstrip()[end:]
+        yield value
 
 
 def get_json(cluster, namespace: str | None, *what: str) -> dict:

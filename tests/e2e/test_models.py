@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, dataset, events, experiment, jobs_of, status, write_csv
+from pipeline import apply, condition, dataset, events, experiment, holders, jobs_of, settled, status, write_csv
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
@@ -38,25 +38,6 @@ def version(name: str, model_name: str, number: str, uri: str, **spec) -> dict:
     return {"apiVersion": "mlops.dev/v1alpha1", "kind": "Model", "metadata": {"name": name},
             "spec": {"modelName": model_name, "version": number, "artifact": {"uri": uri}, "aliases": ["champion"],
                      "validation": GATE, **spec}}
-
-
-def settled(cluster, namespace, name):
-    """The Model's status once its gate has answered for its current generation (None before, or
-    while it does not exist yet)."""
-    body = next((m for m in get_json(cluster, namespace, "models")["items"] if m["metadata"]["name"] == name), None)
-    if body is None:
-        return None
-    current = body.get("status") or {}
-    promoted = condition(current, "Promoted")
-    answered = promoted.get("status") in ("True", "False") and promoted.get("observedGeneration") == \
-        body["metadata"]["generation"] and current.get("observedGeneration") == body["metadata"]["generation"]
-    return current if answered and not condition(current, "Reconciling") else None
-
-
-def holders(cluster, namespace, model_name: str) -> dict[str, str]:
-    items = get_json(cluster, namespace, "models")["items"]
-    return {alias: m["metadata"]["name"] for m in items if m["spec"]["modelName"] == model_name
-            for alias in (m.get("status") or {}).get("aliases") or []}
 
 
 def reasons(cluster, namespace, name) -> list[str]:

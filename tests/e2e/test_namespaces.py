@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline import condition, dataset, experiment, status, write_csv
-from support import get_json, wait_for
+from support import get_json, own_namespace, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -20,18 +20,13 @@ USER = "mlops-user-a"  # impersonated: kubectl --as
 ALLOWED_PROMETHEUS = "http://prometheus.monitoring.invalid:9090"
 METADATA_SERVICE = "http://169.254.169.254/latest/meta-data/"
 MLOPS_KINDS = "datasets.mlops.dev,experiments.mlops.dev,models.mlops.dev,deployments.mlops.dev"
-NAMESPACE_GONE_SECONDS = 120
 EVERYTHING = f"{MLOPS_KINDS},secrets,configmaps,jobs,pods,deployments.apps,services,horizontalpodautoscalers"
 
 
 @pytest.fixture
 def namespace_b(cluster, namespace):
-    name = f"{namespace}-b"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
-    wait_for(lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0, NAMESPACE_GONE_SECONDS,
-             f"namespace {name} to be gone")
+    with own_namespace(cluster, f"{namespace}-b", restricted=False) as name:
+        yield name
 
 
 @pytest.fixture

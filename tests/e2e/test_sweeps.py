@@ -1,13 +1,12 @@
 """Datasets and Experiments end to end: real validation and real training through the local node."""
 
-import json
 import subprocess
 import threading
 
 import pytest
 
 from pipeline import apply, condition, events, experiment_finished, status, write_csv
-from support import get_json, wait_for
+from support import get_json, json_stream, wait_for
 
 # The whole pipeline runs where Pod Security "restricted" is enforced.
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
@@ -26,14 +25,7 @@ class PodWatch:
         self.thread.start()
 
     def _follow(self) -> None:
-        decoder, buffer = json.JSONDecoder(), ""
-        for line in self.process.stdout:
-            buffer += line
-            try:
-                pod, end = decoder.raw_decode(buffer.lstrip())
-            except ValueError:
-                continue
-            buffer = buffer.lstrip()[end:]
+        for pod in json_stream(self.process.stdout):
             name, phase = pod["metadata"]["name"], pod.get("status", {}).get("phase", "Pending")
             if phase in ("Pending", "Running") and not pod["metadata"].get("deletionTimestamp"):
                 self.alive[name] = phase
