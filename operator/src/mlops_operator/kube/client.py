@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import httpx2
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.types import CascadeType, PatchType
@@ -37,6 +38,18 @@ class KubeError(Exception):
         # Server-side apply answers a body it cannot merge (two list entries with the same key) with
         # a 500, though the same request fails the same way every time.
         return self.code in (400, 403, 422) or (self.code == 500 and self.message.startswith(UNMERGEABLE_APPLY))
+
+
+# The API server (or the etcd behind it) could not serve just now: throttled, starting, stopping.
+UNAVAILABLE_CODES = frozenset({429, 503, 504})
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a call failed because the API server was unreachable or unable to serve, not for
+    anything the call asked: the same call succeeds once it is back."""
+    if isinstance(error, KubeError):
+        return error.code in UNAVAILABLE_CODES
+    return isinstance(error, httpx2.TransportError)
 
 
 class Created(Enum):
