@@ -17,6 +17,7 @@ import kopf
 from .. import labels as keys
 from ..api.common import GROUP, VERSION
 from ..controller.leader import Candidate, LeaderElector
+from ..controller.liveness import LivenessEndpoint
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
@@ -40,6 +41,7 @@ class Settings:
     workers: int = 4  # concurrent reconciles per kind
     refresh_scale: float = 1.0  # multiplies Dataset refresh intervals (tests)
     metrics_address: str = "127.0.0.1:8383"  # host:port of /metrics; "" serves none
+    liveness_url: str = "http://127.0.0.1:8080/healthz"  # "" serves none
     leader_elect: bool = False  # reconcile only while holding the Lease below
     lease_namespace: str = ""  # the operator's own namespace
     lease_name: str = "mlops-operator-leader"
@@ -49,6 +51,7 @@ class Settings:
 
 SETTINGS = Settings()
 LOST_LEADERSHIP_EXIT_CODE = 1
+
 
 
 def candidate_identity() -> str:
@@ -62,6 +65,7 @@ class Runtime:
     kube: Kube
     queues: dict[str, WorkQueue]
     metrics: MetricsEndpoint
+    liveness: LivenessEndpoint
     elector: LeaderElector | None = None  # None: no leader election, the workers run from the start
     election: asyncio.Task | None = None
     references: References = field(default_factory=References)  # Experiment -> Dataset
@@ -98,12 +102,17 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         name = c.kind.lower()  # controller-runtime's controller name: the lowercase kind
         queues[c.kind] = WorkQueue(name, partial(reconcile, c, kube), SETTINGS.workers,
                                    observer=metrics.controllers.observer(name, SETTINGS.workers))
-    _runtime = Runtime(kube, queues, metrics)
+    _runtime = Runtime(kube, queues, metrics, LivenessEndpoint(kube.api_problem))
     if SETTINGS.metrics_address:
         try:
             metrics.serve(SETTINGS.metrics_address)
         except OSError as error:  # a port taken is not fixed by retrying: stop, and say which
             raise kopf.PermanentError(f"cannot serve /metrics on {SETTINGS.metrics_address}: {error}") from error
+    if SETTINGS.liveness_url:
+        try:
+            await _runtime.liveness.serve(SETTINGS.liveness_url)
+        except OSError as error:
+            raise kopf.PermanentError(f"cannot serve the liveness endpoint {SETTINGS.liveness_url}: {error}") from error
     if not SETTINGS.leader_elect:
         _lead(_runtime)
         return
@@ -152,6 +161,7 @@ async def stop(**_: Any) -> None:
         # Only once no worker can write any more: the next leader takes over at its next try.
         await _runtime.elector.release()
     _runtime.metrics.stop()
+    await _runtime.liveness.stop()
     await _runtime.kube.close()
 
 
