@@ -3,6 +3,7 @@ workers run the reconciles. No kopf handler here changes an object, so kopf writ
 no diff-base and no finalizer on them (and removes the finalizer earlier versions added)."""
 
 import asyncio
+import itertools
 import logging
 import os
 import socket
@@ -53,6 +54,19 @@ SETTINGS = Settings()
 LOST_LEADERSHIP_EXIT_CODE = 1
 
 
+@dataclass(frozen=True)
+class EndlessBackoffs:
+    """kopf's request retries without end. Its default (1, 1, 2, 3, 5, 8, 13 and 21 s, then it
+    gives up) ends a watch after about a minute without the API server, and a watch that ends
+    ends the operator: an API server away for longer would become a crash loop. Iterable anew for
+    each request (each starts from the first delay), and unsized (kopf then counts no total)."""
+
+    first: tuple[float, ...] = (1, 1, 2, 3, 5)
+    then: float = 10
+
+    def __iter__(self):
+        return itertools.chain(self.first, itertools.repeat(self.then))
+
 
 def candidate_identity() -> str:
     """The pod's name (the host's outside a pod) and a random suffix, as controller-runtime names
@@ -90,6 +104,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.enabled = False  # the operator posts its own Events, one per real transition
     settings.posting.reporting_component = FIELD_MANAGER
     settings.peering.standalone = True
+    settings.networking.error_backoffs = EndlessBackoffs()
     # Server-side filters: the operator never streams Jobs or pods that are not its own.
     settings.watching.label_selectors["batch", "v1", "jobs"] = keys.MANAGED_SELECTOR
     settings.watching.label_selectors["", "v1", "pods"] = keys.MANAGED_SELECTOR
