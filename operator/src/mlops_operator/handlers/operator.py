@@ -56,10 +56,11 @@ LOST_LEADERSHIP_EXIT_CODE = 1
 
 @dataclass(frozen=True)
 class EndlessBackoffs:
-    """kopf's request retries without end. Its default (1, 1, 2, 3, 5, 8, 13 and 21 s, then it
-    gives up) ends a watch after about a minute without the API server, and a watch that ends
-    ends the operator: an API server away for longer would become a crash loop. Iterable anew for
-    each request (each starts from the first delay), and unsized (kopf then counts no total)."""
+    """kopf's request retries without end. With its default (1, 1, 2, 3, 5, 8, 13 and 21 s, then
+    it gives up) a 5xx or 403 answer that lasts about a minute ends the operator (kopf's watch loop
+    forgives only a 429): a load balancer answering 503 while no API server is behind it became a
+    crash loop. Iterable anew for each request (each starts from the first delay), and unsized
+    (kopf then counts no total)."""
 
     first: tuple[float, ...] = (1, 1, 2, 3, 5)
     then: float = 10
