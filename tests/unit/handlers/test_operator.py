@@ -16,7 +16,11 @@ def started_settings() -> kopf.OperatorSettings:
         await operator.start(settings=settings)
         await operator.stop()
 
-    asyncio.run(start_and_stop())
+    liveness_url, operator.SETTINGS.liveness_url = operator.SETTINGS.liveness_url, ""  # 8080 may be taken here
+    try:
+        asyncio.run(start_and_stop())
+    finally:
+        operator.SETTINGS.liveness_url = liveness_url
     return settings
 
 
