@@ -75,10 +75,10 @@ class OperatorProcess:
     def __init__(self, cluster, namespace: str, log_path: Path, *args: str):
         self.log_path = log_path
         self.metrics_port = free_port()
+        self.liveness_url = f"http://127.0.0.1:{free_port()}/healthz"
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mlops_operator", "-n", namespace,
-             "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
+            [sys.executable, "-m", "mlops_operator", "-n", namespace, "--liveness", self.liveness_url,
              "--metrics-address", f"127.0.0.1:{self.metrics_port}",
              # Refresh intervals (at least 1m in the API) pass twenty times faster in tests.
              "--refresh-scale", "0.05", *args],

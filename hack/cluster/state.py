@@ -18,6 +18,9 @@ class Component:
     name: str
     pid: int
     port: int  # where it serves, in the control-plane namespace (0: nothing, or the agent's own choice)
+    # How it was started, so that a test can stop it and start the same process again.
+    argv: list[str] = field(default_factory=list)
+    netns: str | None = None  # the network namespace it runs in (None: the host's)
 
 
 @dataclass

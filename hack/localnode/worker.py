@@ -4,6 +4,7 @@ processes, probe them, restart them per restartPolicy, report status, and stop t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import netns, network, podspec
+from .apierrors import backoff, describe, retryable
 from .context import NodeContext
 from .identity import NODE_MARKER
 from .images import runtime_for
@@ -369,26 +371,40 @@ class PodWorker:
     # --- status ---------------------------------------------------------------------------------
 
     async def _publish_loop(self) -> None:
+        """Publishes each change of status. A publish that failed in a way that heals (the API
+        server restarting: refused connections, 5xx, 429) is tried again with backoff even if
+        nothing changes: the last state, a container's exit above all, changes nothing after it."""
+        failures = 0
         while True:
-            await self.changed.wait()
+            if failures:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), backoff(failures))
+            else:
+                await self.changed.wait()
             final = self._final
             self.changed.clear()
-            await self._publish()
+            if not await self._publish():
+                failures += 1
+                continue
+            failures = 0
             if final:
                 return
 
-    async def _publish(self) -> None:
+    async def _publish(self) -> bool:
+        """Patches the pod's status if it changed; False when that failed and is worth retrying."""
         status = pod_status(self.record, self._conditions, now())
         if status == self._published:
-            return
+            return True
         meta = self.pod["metadata"]
         try:
             await self.node.api.patch_pod_status(meta["namespace"], meta["name"], status)
-        except Exception as error:  # the pod may be gone; the next change retries
-            log.debug("pod %s: status patch failed: %s", self.key, error)
-            return
+        except Exception as error:
+            log.debug("pod %s: status patch failed: %s", self.key, describe(error))
+            # Anything else (the pod gone, above all) will not heal; a later change tries again.
+            return not retryable(error)
         self._published = status
         self._conditions = status["conditions"]
+        return True
 
 
 def _seconds_between(start: str | None, end: str | None) -> float:

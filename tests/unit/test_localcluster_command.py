@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 HACK = REPO / "hack"
 HEAVY = ("cryptography", "lightkube", "aiohttp", "httpx2")
@@ -69,3 +71,20 @@ def test_a_process_that_is_gone_is_not_alive():
     done = subprocess.Popen(["true"])
     done.wait()  # reaped: its pid names no process any more
     assert alive(done.pid) is False
+
+
+def test_only_a_control_plane_component_is_stopped_for_a_restart(tmp_path):
+    """The node agent is the node, and a state file from before restarts were possible has no argv:
+    neither is stopped, since neither could be started the same way again."""
+    from cluster.launch import LocalCluster
+    from cluster.state import ClusterState, Component
+
+    ClusterState(str(tmp_path), "/bin", str(tmp_path / "kubeconfig"), "https://127.0.0.1:1", "/tmp/x", components=[
+        Component("etcd", 2 ** 22 + 1, 2379, ["etcd", "--data-dir=/tmp/x"], "mlcp-mlbr0"),
+        Component("local-node", 2 ** 22 + 2, 0, ["python", "-m", "localnode"], None),
+    ]).save()
+    local = LocalCluster(tmp_path)
+    for name in ("local-node", "kube-scheduler"):
+        with pytest.raises(ValueError, match=f"^{name} is not a control-plane component of this cluster \\(etcd\\)$"):
+            with local.stopped(name):
+                pass

@@ -13,6 +13,17 @@ def test_the_liveness_endpoint_listens_on_loopback_unless_told_otherwise():
     assert parse_args(["-n", "ns", "--liveness", "http://10.244.0.7:8080/healthz"]).liveness.startswith("http://10.")
 
 
+@pytest.mark.parametrize("url", ["0.0.0.0:8080/healthz", "https://10.244.0.7:8080/healthz", "http://10.244.0.7/healthz"])
+def test_a_liveness_endpoint_that_cannot_be_served_stops_the_operator_at_start(url, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["-A", "--liveness", url])
+    assert "--liveness must be an http://host:port/path URL" in capsys.readouterr().err
+
+
+def test_no_liveness_endpoint_when_asked_for_none():
+    assert parse_args(["-A", "--liveness", ""]).liveness == ""
+
+
 def test_metrics_are_served_on_loopback_unless_told_otherwise():
     assert parse_args(["-A"]).metrics_address == "127.0.0.1:8383"
     assert parse_args(["-A", "--metrics-address", "10.244.0.7:9090"]).metrics_address == "10.244.0.7:9090"

@@ -4,12 +4,14 @@ import argparse
 import logging
 import os
 import sys
+import urllib.parse
 
 import kopf
 
 from .handlers.operator import SETTINGS  # importing it registers the kopf handlers
 from .logic.deployment.prometheus import address_problem
 from .logic.leader import Timing
+from .logic.liveness import GRACE_SECONDS
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -18,8 +20,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     scope.add_argument("-n", "--namespace", action="append", help="watch this namespace (repeatable; globs allowed)")
     # Loopback by default: an operator run by hand listens nowhere else; in a pod, pass its IP.
-    parser.add_argument("--liveness", default="http://127.0.0.1:8080/healthz",
-                        help="liveness endpoint URL (default %(default)s; in a pod, e.g. http://$(POD_IP):8080/healthz)")
+    parser.add_argument("--liveness", default=SETTINGS.liveness_url,
+                        help="liveness endpoint URL: 200 while the API server answers, 503 once it has not for "
+                             f"{GRACE_SECONDS:g} s (default %(default)s; in a pod, e.g. "
+                             "http://$(POD_IP):8080/healthz; empty: none)")
     parser.add_argument("--metrics-address", default=SETTINGS.metrics_address,
                         help="host:port of the Prometheus /metrics endpoint (default %(default)s; in a pod, "
                              "e.g. $(POD_IP):8383; empty: none)")
@@ -54,6 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.lease_timing = Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline,
                                args.leader_elect_retry_period)
+    liveness = urllib.parse.urlsplit(args.liveness)
+    if args.liveness and (liveness.scheme != "http" or not liveness.hostname or not liveness.port):
+        parser.error(f"--liveness must be an http://host:port/path URL, not {args.liveness!r}")
     for address in args.prometheus_address:
         if problem := address_problem(address):
             parser.error(f"--prometheus-address {problem}")
@@ -80,7 +87,7 @@ class RetriedRequestsAreWarnings(logging.Filter):
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     SETTINGS.workers, SETTINGS.refresh_scale = args.workers, args.refresh_scale
-    SETTINGS.metrics_address = args.metrics_address
+    SETTINGS.metrics_address, SETTINGS.liveness_url = args.metrics_address, args.liveness
     SETTINGS.prometheus_addresses = tuple(args.prometheus_address)
     SETTINGS.leader_elect, SETTINGS.lease_timing = args.leader_elect, args.lease_timing
     SETTINGS.lease_namespace, SETTINGS.lease_name = args.leader_election_namespace, args.leader_election_id
@@ -95,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         standalone=True,
         clusterwide=args.all_namespaces,
         namespaces=args.namespace or (),
-        liveness_endpoint=args.liveness,
+        liveness_endpoint=None,  # the operator serves its own (controller/liveness.py)
     )
 
 

@@ -212,6 +212,14 @@ def test_the_operator_listens_on_the_pods_address_only(helm):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
 
 
+def test_an_api_server_restart_does_not_restart_the_operator(helm):
+    """/healthz says 503 once the API server has not answered for 5 s (logic/liveness.py); the
+    kubelet restarts the container only after about a minute of 503s, not for a 10-20 s restart."""
+    probe = _container(render(helm))["livenessProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 60
+    assert probe["timeoutSeconds"] > 3  # the endpoint's own check of the API server times out at 3 s
+
+
 def test_the_metrics_service_selects_the_operator_pod_and_its_metrics_port(helm):
     objects = render(helm)
     service = objects[("Service", "mlops-operator-metrics", "mlops-system")]

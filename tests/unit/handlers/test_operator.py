@@ -1,6 +1,8 @@
 """The kopf wiring: server-side selectors for children, no kopf state on the objects."""
 
 import asyncio
+import itertools
+from collections.abc import Sized
 
 import kopf
 
@@ -14,7 +16,11 @@ def started_settings() -> kopf.OperatorSettings:
         await operator.start(settings=settings)
         await operator.stop()
 
-    asyncio.run(start_and_stop())
+    liveness_url, operator.SETTINGS.liveness_url = operator.SETTINGS.liveness_url, ""  # 8080 may be taken here
+    try:
+        asyncio.run(start_and_stop())
+    finally:
+        operator.SETTINGS.liveness_url = liveness_url
     return settings
 
 
@@ -32,3 +38,11 @@ def test_kopf_posts_no_events_of_its_own_and_keeps_its_finalizer_name_to_remove_
     settings = started_settings()
     assert settings.posting.enabled is False
     assert settings.persistence.finalizer == "mlops.dev/finalizer"
+
+
+def test_kopf_retries_requests_without_end_so_a_long_api_outage_ends_no_watch():
+    backoffs = started_settings().networking.error_backoffs
+    assert not isinstance(backoffs, Sized)  # kopf counts attempts without a total
+    first = list(itertools.islice(backoffs, 1000))
+    assert first[:6] == [1, 1, 2, 3, 5, 10] and set(first[6:]) == {10}
+    assert list(itertools.islice(backoffs, 3)) == [1, 1, 2]  # each request starts again from the first delay

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import httpx2
 import pytest
 from pydantic import BaseModel, ValidationError
 
@@ -44,7 +45,6 @@ def failing(error):
 @pytest.mark.parametrize("error, reason, stalled", [
     (RuntimeError("a bug"), "ReconcileError", False),
     (KubeError(422, 'Job.batch "x" is invalid: spec.template.spec.affinity'), "ChildRefused", True),
-    (KubeError(503, "etcd leader changed"), "ReconcileError", False),
     # Server-side apply's 500 for a body it cannot merge fails the same way every time.
     (KubeError(500, 'failed to create typed patch object (ns/d; apps/v1, Kind=Deployment): errors:\n'
                     '  .spec.template.spec.containers[name="server"].env: duplicate entries for key [name="A"]'),
@@ -61,6 +61,21 @@ def test_an_unexpected_error_reaches_status_and_one_event_then_is_retried(error,
     assert str(error.message if isinstance(error, KubeError) else error) in ready["message"]
     assert bool(condition(patch, "Stalled")) is stalled
     assert [e.reason for e in kube.events] == [reason]
+
+
+@pytest.mark.parametrize("error", [
+    KubeError(429, "storage is (re)initializing"),  # a CRD's storage, just after an API server start
+    KubeError(503, "etcd leader changed"),
+    KubeError(504, "Timeout: request did not complete within the allowed duration"),
+    httpx2.ConnectError("All connection attempts failed"),
+    httpx2.RemoteProtocolError("peer closed connection without sending complete message body"),
+])
+def test_an_api_server_that_cannot_serve_just_now_is_retried_without_a_word_in_status(error):
+    """A restart of the API server or etcd says nothing about the object: no Ready=False, no Event."""
+    kube = RecordingKube()
+    with pytest.raises(type(error)):
+        asyncio.run(reconcile(failing(error), kube, ("ns", "d")))
+    assert kube.patches == [] and kube.events == []
 
 
 def test_the_error_report_uses_what_gather_read():

@@ -1,6 +1,6 @@
 """The operator's /metrics endpoint: controller-runtime's metrics of its work queues
 (controller/metrics.py), the domain metrics of the watched objects (controller/inventory.py) and
-the process' own, on their own address (kopf's liveness endpoint has
+the process' own, on their own address (the liveness endpoint has
 8080). Loopback by default; in a pod, the pod's IP.
 
 prometheus_client's threaded WSGI server, with what it lacks against clients that are slow or

@@ -3,6 +3,7 @@ workers run the reconciles. No kopf handler here changes an object, so kopf writ
 no diff-base and no finalizer on them (and removes the finalizer earlier versions added)."""
 
 import asyncio
+import itertools
 import logging
 import os
 import socket
@@ -17,6 +18,7 @@ import kopf
 from .. import labels as keys
 from ..api.common import GROUP, VERSION
 from ..controller.leader import Candidate, LeaderElector
+from ..controller.liveness import LivenessEndpoint
 from ..controller.queue import WorkQueue
 from ..controller.references import References
 from ..kube.client import FIELD_MANAGER, Kube
@@ -40,6 +42,7 @@ class Settings:
     workers: int = 4  # concurrent reconciles per kind
     refresh_scale: float = 1.0  # multiplies Dataset refresh intervals (tests)
     metrics_address: str = "127.0.0.1:8383"  # host:port of /metrics; "" serves none
+    liveness_url: str = "http://127.0.0.1:8080/healthz"  # "" serves none
     leader_elect: bool = False  # reconcile only while holding the Lease below
     lease_namespace: str = ""  # the operator's own namespace
     lease_name: str = "mlops-operator-leader"
@@ -49,6 +52,21 @@ class Settings:
 
 SETTINGS = Settings()
 LOST_LEADERSHIP_EXIT_CODE = 1
+
+
+@dataclass(frozen=True)
+class EndlessBackoffs:
+    """kopf's request retries without end. With its default (1, 1, 2, 3, 5, 8, 13 and 21 s, then
+    it gives up) a 5xx or 403 answer that lasts about a minute ends the operator (kopf's watch loop
+    forgives only a 429): a load balancer answering 503 while no API server is behind it became a
+    crash loop. Iterable anew for each request (each starts from the first delay), and unsized
+    (kopf then counts no total)."""
+
+    first: tuple[float, ...] = (1, 1, 2, 3, 5)
+    then: float = 10
+
+    def __iter__(self):
+        return itertools.chain(self.first, itertools.repeat(self.then))
 
 
 def candidate_identity() -> str:
@@ -62,6 +80,7 @@ class Runtime:
     kube: Kube
     queues: dict[str, WorkQueue]
     metrics: MetricsEndpoint
+    liveness: LivenessEndpoint
     elector: LeaderElector | None = None  # None: no leader election, the workers run from the start
     election: asyncio.Task | None = None
     references: References = field(default_factory=References)  # Experiment -> Dataset
@@ -86,6 +105,7 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.enabled = False  # the operator posts its own Events, one per real transition
     settings.posting.reporting_component = FIELD_MANAGER
     settings.peering.standalone = True
+    settings.networking.error_backoffs = EndlessBackoffs()
     # Server-side filters: the operator never streams Jobs or pods that are not its own.
     settings.watching.label_selectors["batch", "v1", "jobs"] = keys.MANAGED_SELECTOR
     settings.watching.label_selectors["", "v1", "pods"] = keys.MANAGED_SELECTOR
@@ -98,12 +118,17 @@ async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         name = c.kind.lower()  # controller-runtime's controller name: the lowercase kind
         queues[c.kind] = WorkQueue(name, partial(reconcile, c, kube), SETTINGS.workers,
                                    observer=metrics.controllers.observer(name, SETTINGS.workers))
-    _runtime = Runtime(kube, queues, metrics)
+    _runtime = Runtime(kube, queues, metrics, LivenessEndpoint(kube.api_problem))
     if SETTINGS.metrics_address:
         try:
             metrics.serve(SETTINGS.metrics_address)
         except OSError as error:  # a port taken is not fixed by retrying: stop, and say which
             raise kopf.PermanentError(f"cannot serve /metrics on {SETTINGS.metrics_address}: {error}") from error
+    if SETTINGS.liveness_url:
+        try:
+            await _runtime.liveness.serve(SETTINGS.liveness_url)
+        except OSError as error:
+            raise kopf.PermanentError(f"cannot serve the liveness endpoint {SETTINGS.liveness_url}: {error}") from error
     if not SETTINGS.leader_elect:
         _lead(_runtime)
         return
@@ -152,6 +177,7 @@ async def stop(**_: Any) -> None:
         # Only once no worker can write any more: the next leader takes over at its next try.
         await _runtime.elector.release()
     _runtime.metrics.stop()
+    await _runtime.liveness.stop()
     await _runtime.kube.close()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..api.vocabulary import CommonReason
 from ..controller.queue import TerminalError
-from ..kube.client import Kube, KubeError, NameTaken
+from ..kube.client import Kube, KubeError, NameTaken, unavailable
 from ..logic.errors import child_refusal_message, failure_report
 from ..logic.plan import Plan
 from ..resources.meta import Meta
@@ -64,6 +64,12 @@ async def reconcile(controller: Controller, kube: Kube, key: Key) -> float | Non
             # Deleted (or its namespace) while being reconciled: no error, and nowhere to report one.
             log.debug("%s %s/%s: gone while being reconciled: %s", controller.kind, *key, error)
             return None
+        if unavailable(error):
+            # Nothing of the object's own: no Ready=False, no Event, only a retry with back-off
+            # (the status could not be written now anyway).
+            log.warning("%s %s/%s: the API server is unavailable: %s: %s", controller.kind, *key,
+                        type(error).__name__, error)
+            raise
         await _report(kube, controller, key, observed, error)
         if isinstance(error, InvalidSpec):
             # Not retried: nothing changes until the spec does, and that is a watch event.

@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import httpx2
 from lightkube import AsyncClient
+from lightkube.config.client_adapter import AsyncClient as HttpClient
+from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core.exceptions import ApiError
 from lightkube.types import CascadeType, PatchType
 
@@ -21,6 +24,7 @@ from .resources import resource
 
 UNMERGEABLE_APPLY = "failed to create typed patch object"
 EVENT_MESSAGE_LIMIT = 1024
+READYZ_TIMEOUT_SECONDS = 3.0  # under the kubelet's probe timeout (5 s in the chart)
 
 
 class KubeError(Exception):
@@ -37,6 +41,18 @@ class KubeError(Exception):
         # Server-side apply answers a body it cannot merge (two list entries with the same key) with
         # a 500, though the same request fails the same way every time.
         return self.code in (400, 403, 422) or (self.code == 500 and self.message.startswith(UNMERGEABLE_APPLY))
+
+
+# The API server (or the etcd behind it) could not serve just now: throttled, starting, stopping.
+UNAVAILABLE_CODES = frozenset({429, 503, 504})
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a call failed because the API server was unreachable or unable to serve, not for
+    anything the call asked: the same call succeeds once it is back."""
+    if isinstance(error, KubeError):
+        return error.code in UNAVAILABLE_CODES
+    return isinstance(error, httpx2.TransportError)
 
 
 class Created(Enum):
@@ -82,6 +98,7 @@ def kube_error(error: ApiError) -> KubeError:
 class Kube:
     def __init__(self, client: AsyncClient | None = None):
         self._client = client
+        self._readyz_client: httpx2.AsyncClient | None = None
 
     @property
     def client(self) -> AsyncClient:
@@ -94,6 +111,26 @@ class Kube:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._readyz_client is not None:
+            await self._readyz_client.aclose()
+            self._readyz_client = None
+
+    async def api_problem(self) -> str | None:
+        """None when the API server answers GET /readyz with 200 (it serves, its etcd included);
+        else what went wrong. lightkube reads resources only, so the path goes through an HTTP
+        client of lightkube's own making, with the same server, credentials and CA, and a short
+        timeout. /readyz is readable by anyone authenticated (system:public-info-viewer)."""
+        if self._readyz_client is None:
+            self._readyz_client = HttpClient(self.client.config,
+                                             ConnectionParams(timeout=httpx2.Timeout(READYZ_TIMEOUT_SECONDS)))
+        try:
+            response = await self._readyz_client.get("/readyz")
+        except httpx2.HTTPError as error:
+            return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if response.status_code == 200:
+            return None
+        failed = [line for line in response.text.splitlines() if line.startswith("[-]")]
+        return f"/readyz answered {response.status_code}" + (f": {', '.join(failed)}" if failed else "")
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         checked(namespace, name)
