@@ -17,8 +17,8 @@ unit:  ## Pure logic only: no cluster, no control-plane build
 fuzz:  ## Fuzzed specs against the local cluster and the operator at soak size (FUZZ_EXAMPLES per kind, default 500; FUZZ_SEED=n replays)
 	bash -c 'source hack/system-deps.sh && source hack/python-env.sh && FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} python -m pytest tests/integration/test_fuzzed_specs.py -s'
 
-soak:  ## The kill-anywhere test at soak size: KILL_ROUNDS pipelines (default 8) of KILL_COUNT kills at least (30); KILL_SEED=n replays
-	bash -c 'source hack/system-deps.sh && source hack/python-env.sh && KILL_ROUNDS=$${KILL_ROUNDS:-8} python -m pytest tests/e2e/test_kill_anywhere.py -s'
+soak:  ## The reliability tests at soak size (SOAK=1): 8 kill-anywhere pipelines (KILL_ROUNDS, KILL_SEED=n replays), restarts in both orders
+	bash -c 'source hack/system-deps.sh && source hack/python-env.sh && SOAK=1 python -m pytest tests/e2e/test_kill_anywhere.py tests/e2e/test_api_restarts.py -s'
 
 bench:  ## The full benchmark (docs/performance.md): about an hour; writes bench/results/<date>-full.*
 	hack/bench.sh --size full

@@ -6,7 +6,7 @@ ever created twice and no Event posted twice.
 
 KILL_SEED replays a run (the seed is printed, and named in every failure); KILL_COUNT sets the
 least number of kills per run (30); KILL_ROUNDS runs the pipeline that many times, round r with
-seed KILL_SEED + r (`make soak`: 8 rounds)."""
+seed KILL_SEED + r (`make soak`, SOAK=1: 8 rounds)."""
 
 import os
 import random
@@ -21,7 +21,7 @@ from support import OperatorRunner, own_namespace, wait_for
 
 KILL_COUNT = int(os.environ.get("KILL_COUNT", "30"))
 SEED = int(os.environ.get("KILL_SEED") or random.SystemRandom().randrange(1_000_000))
-ROUNDS = int(os.environ.get("KILL_ROUNDS", "1"))
+ROUNDS = int(os.environ.get("KILL_ROUNDS") or (8 if os.environ.get("SOAK") else 1))
 STAGE_SECONDS = 300  # each stage, however many kills land in it
 
 # About 2 s between kills, and the pipeline's own few minutes.
