@@ -17,6 +17,7 @@ from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core.exceptions import ApiError
 from lightkube.types import CascadeType, PatchType
 
+from ..api.common import DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN
 from ..labels import FIELD_MANAGER
 from ..logic.plan import Event
 from ..resources.meta import Meta, controller_uid, labels_lost
@@ -75,8 +76,8 @@ class NameTaken(Exception):
 # or '%' (httpx resolves dot segments: GET .../namespaces/a/datasets/../../b/datasets/x would read
 # namespace b). The API models refuse such names already; this is the last line, for status and
 # anything else that reaches a call.
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAMESPACE = re.compile(DNS_LABEL_PATTERN)
+_NAME = re.compile(DNS_SUBDOMAIN_PATTERN)
 
 
 class UnsafeName(ValueError):
