@@ -140,8 +140,6 @@ def crds(cluster):
     return cluster
 
 
-
-
 @pytest.fixture
 def namespace(cluster, request):
     """A namespace of the test's own (own_namespace); tests marked `restricted` get a restricted one."""
