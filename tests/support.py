@@ -63,6 +63,12 @@ def get_json(cluster, namespace: str | None, *what: str) -> dict:
     return json.loads(cluster.kubectl("get", *what, "-o", "json", namespace=namespace).stdout)
 
 
+def get_json_if_found(cluster, namespace: str | None, *what: str) -> dict | None:
+    """None while the object does not exist, e.g. between the delete and the create that make it again."""
+    found = cluster.kubectl("get", *what, "-o", "json", "--ignore-not-found", namespace=namespace)
+    return json.loads(found.stdout) if found.stdout.strip() else None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 from pipeline import apply, condition, dataset, events, experiment, experiment_finished, jobs_of, model, status, \
     write_csv
 import predictions
-from support import get_json, wait_for
+from support import get_json, get_json_if_found, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
 
@@ -165,7 +165,10 @@ def test_serving_children_edited_or_deleted_by_hand_come_back_and_other_managers
     until("Service selector reverted", lambda: service()["spec"]["selector"] == selector, 20)
     cluster.kubectl("patch", "service", "cancer", "--type=json", "-p",
                     '[{"op": "replace", "path": "/spec/ports/0/port", "value": 9090}]', namespace=namespace)
-    until("Service port reverted", lambda: [p["port"] for p in service()["spec"]["ports"]] == [8080], 20)
+    # The port is a key of the Service's ports, so the operator makes the Service again: poll through
+    # the instant it does not exist.
+    until("Service port reverted", lambda: (body := get_json_if_found(cluster, namespace, "service", "cancer"))
+          and [p["port"] for p in body["spec"]["ports"]] == [8080], 20)
     uid = service()["metadata"]["uid"]
     cluster.kubectl("delete", "service", "cancer", namespace=namespace)
     until("Service made again", lambda: cluster.kubectl(
