@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests" / "unit"))  # the unit tests' builders and
 import localcluster  # noqa: E402
 from kwok import LocalKwok  # noqa: E402
 from prometheus import CHART_RULES, LocalPrometheus  # noqa: E402
-from support import AUDITED_USER, own_namespace  # noqa: E402
+from support import AUDITED_USER, namespaces_gone, own_namespace  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Cluster:
     kubectl_path: str
     local: bool
     state_dir: Path | None = None  # the local cluster's (hack/localcluster.py)
+    namespaces_deleted: list[str] = field(default_factory=list)  # left to go on their own (own_namespace)
 
     @property
     def env(self) -> dict[str, str]:
@@ -82,14 +83,18 @@ def cluster(tmp_path_factory):
     if _use_existing():
         kubectl = shutil.which("kubectl")
         assert kubectl, "USE_EXISTING_CLUSTER needs kubectl on PATH"
-        yield Cluster(os.environ.get("KUBECONFIG", str(Path.home() / ".kube/config")), kubectl, local=False)
+        existing = Cluster(os.environ.get("KUBECONFIG", str(Path.home() / ".kube/config")), kubectl, local=False)
+        yield existing
+        namespaces_gone(existing)
         return
     # One audited identity (nobody else's requests are logged): tests that need to know every
     # request the operator made run it as this user (tests/e2e/test_namespaces.py).
     local = localcluster.LocalCluster(tmp_path_factory.mktemp("cluster"), audited_users=(AUDITED_USER,))
     state = local.start()
     try:
-        yield Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True, state_dir=local.state_dir)
+        made = Cluster(state.kubeconfig, str(Path(state.bin_dir) / "kubectl"), local=True, state_dir=local.state_dir)
+        yield made
+        namespaces_gone(made)
     finally:
         local.stop()
 
