@@ -128,6 +128,26 @@ def test_the_charts_operator_runs_the_example_pipeline_with_its_own_identity(clu
     the_metrics_tell_the_pipeline(cluster, namespace, prometheus, leader, model)
     the_stand_by_reconciled_nothing(prometheus, [p for p in pods if p["metadata"]["name"] != leader["metadata"]["name"]])
     assert [p["status"]["containerStatuses"][0]["restartCount"] for p in operator_pods(cluster, namespace)] == [0, 0]
+    a_drain_takes_one_operator_pod_at_a_time(cluster, namespace, leader)
+
+
+def a_drain_takes_one_operator_pod_at_a_time(cluster, namespace, leader: dict) -> None:
+    """The chart's PodDisruptionBudget, enforced by the API server's eviction: the stand-by may go,
+    then the leader may not until a replacement is Ready."""
+    wait_for(lambda: get_json(cluster, namespace, "pdb", RELEASE).get("status", {}).get("disruptionsAllowed") == 1,
+             30, "the disruption controller to allow one eviction")
+
+    def evict(pod: str) -> subprocess.CompletedProcess:
+        eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
+        return cluster.kubectl("create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction", "-f", "-",
+                               input=json.dumps(eviction), check=False)
+
+    (stand_by,) = [p["metadata"]["name"] for p in operator_pods(cluster, namespace)
+                   if p["metadata"]["name"] != leader["metadata"]["name"]]
+    evicted = evict(stand_by)
+    assert evicted.returncode == 0, evicted.stderr
+    refused = evict(leader["metadata"]["name"])
+    assert refused.returncode != 0 and "disruption budget" in refused.stderr, refused.stderr
 
 
 def the_stand_by_reconciled_nothing(prometheus, stand_bys: list[dict]) -> None:
@@ -183,8 +203,10 @@ def promoted(cluster, namespace, model: str) -> bool:
                                                "Promoted").get("status") == "True"
 
 
-def test_the_charts_identity_is_refused_what_the_chart_does_not_grant(cluster, crds, namespace, release):
+def test_the_charts_identity_is_refused_what_the_chart_does_not_grant_and_people_get_the_four_kinds(
+        cluster, crds, namespace, release):
     release("--set", "crds.enabled=false", "--set", f"rbac.namespaces={{{namespace}}}")
+    people_bound_to_edit_or_view_use_the_four_kinds_in_their_namespace_only(cluster, namespace)
     as_operator = token_kubectl(cluster, namespace, RELEASE)
     who = as_operator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
     assert who.stdout == f"system:serviceaccount:{namespace}:{RELEASE}", who.stderr
@@ -204,6 +226,31 @@ def test_the_charts_identity_is_refused_what_the_chart_does_not_grant(cluster, c
     }
     for what, result in refusals.items():
         assert result.returncode != 0 and "forbidden" in result.stderr.lower(), f"{what}: {result.stderr}"
+
+
+def people_bound_to_edit_or_view_use_the_four_kinds_in_their_namespace_only(cluster, namespace) -> None:
+    """The chart's aggregated ClusterRoles, merged into Kubernetes' default ones by
+    kube-controller-manager: a RoleBinding to edit or view is all a namespace's people need."""
+    cluster.kubectl("create", "rolebinding", "jane-edits", "--clusterrole=edit", "--user=jane", namespace=namespace)
+    cluster.kubectl("create", "rolebinding", "joe-views", "--clusterrole=view", "--user=joe", namespace=namespace)
+
+    def can(user: str, verb: str, resource: str, *args: str, where: str = namespace) -> bool:
+        return cluster.kubectl("auth", "can-i", verb, resource, f"--as={user}", *args, namespace=where,
+                               check=False).stdout.strip() == "yes"
+
+    wait_for(lambda: can("jane", "create", "experiments.mlops.dev") and can("joe", "list", "models.mlops.dev"), 30,
+             "the default edit and view ClusterRoles to aggregate the chart's")
+    as_jane = cluster.kubectl("apply", "-f", "-", "--as=jane", namespace=namespace,
+                              input=yaml.safe_dump(example("dataset.yaml", **{"metadata.name": "janes"})), check=False)
+    assert as_jane.returncode == 0, as_jane.stderr
+    assert "janes" in cluster.kubectl("get", "datasets", "--as=joe", "-o", "name", namespace=namespace).stdout
+    for resource in ("datasets", "experiments", "models", "deployments"):
+        assert all(can("jane", verb, f"{resource}.mlops.dev") for verb in ("create", "patch", "delete")), resource
+        assert all(can("joe", verb, f"{resource}.mlops.dev") for verb in ("get", "list", "watch")), resource
+        assert not can("joe", "create", f"{resource}.mlops.dev"), resource
+        assert not can("jane", "patch", f"{resource}.mlops.dev", "--subresource=status"), resource
+        assert not can("jane", "create", f"{resource}.mlops.dev", where="default"), resource
+    cluster.kubectl("delete", "dataset", "janes", "--as=jane", namespace=namespace)
 
 
 CRD = "datasets.mlops.dev"

@@ -46,3 +46,13 @@
   resources: ["leases"]
   verbs: ["get", "create", "update"]
 {{- end }}
+{{- define "mlops-operator.viewRules" }}
+- apiGroups: ["mlops.dev"]
+  resources: ["datasets", "datasets/status", "experiments", "experiments/status", "models", "models/status", "deployments", "deployments/status"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+{{- define "mlops-operator.editRules" }}
+- apiGroups: ["mlops.dev"]
+  resources: ["datasets", "experiments", "models", "deployments"]
+  verbs: ["create", "update", "patch", "delete", "deletecollection"]
+{{- end }}

@@ -1,6 +1,7 @@
 """charts/mlops-operator rendered by the pinned helm (no cluster): the defaults, namespaced RBAC,
 values the schema refuses, and the operator's pod against Pod Security "restricted"."""
 
+import json
 import os
 import re
 import subprocess
@@ -13,7 +14,8 @@ import yaml
 import mlops_operator
 
 from mlops_operator.api.crdgen import rendered_files
-from mlops_operator.kube.rbac import CRD_READ_RULES, LEADER_ELECTION_RULES, NAMESPACE_READ_RULES, operator_rules
+from mlops_operator.kube.rbac import CRD_READ_RULES, EDIT_RULES, LEADER_ELECTION_RULES, NAMESPACE_READ_RULES, VIEW_RULES, \
+    operator_rules
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "mlops-operator"
@@ -77,8 +79,8 @@ def test_lint_strict_passes(helm):
 def test_defaults_render_the_operator_cluster_wide(helm):
     objects = render(helm)
     assert sorted({kind for kind, _, _ in objects}) == [
-        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Role", "RoleBinding", "Service",
-        "ServiceAccount"]
+        "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "PodDisruptionBudget", "Role",
+        "RoleBinding", "Service", "ServiceAccount"]
     role = objects[("ClusterRole", "mlops-operator", None)]
     assert _grants(role["rules"]) == _rules(operator_rules(), CRD_READ_RULES)
     binding = objects[("ClusterRoleBinding", "mlops-operator", None)]
@@ -120,6 +122,46 @@ def test_without_leader_election_one_replica_is_recreated(helm):
     assert "leaseDuration must be longer than renewDeadline" in refusal(helm, "--set", "leaderElection.renewDeadline=15")
 
 
+def test_two_replicas_prefer_different_nodes_and_a_drain_takes_one_at_a_time(helm):
+    objects = render(helm)
+    pods = objects[("Deployment", "mlops-operator", "mlops-system")]["spec"]["selector"]["matchLabels"]
+    budget = objects[("PodDisruptionBudget", "mlops-operator", "mlops-system")]["spec"]
+    assert budget == {"maxUnavailable": 1, "selector": {"matchLabels": pods}}
+    spread = objects[("Deployment", "mlops-operator", "mlops-system")]["spec"]["template"]["spec"]["affinity"]
+    assert spread == {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                                            "labelSelector": {"matchLabels": pods}}}]}}
+    # A user's affinity replaces the default one; the budget can be left out.
+    zone = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["a"]}]}]}}}
+    own = render(helm, "--set-json", f"affinity={json.dumps(zone)}", "--set", "podDisruptionBudget.enabled=false")
+    assert own[("Deployment", "mlops-operator", "mlops-system")]["spec"]["template"]["spec"]["affinity"] == zone
+    assert not any(kind == "PodDisruptionBudget" for kind, _, _ in own)
+    # One replica: a budget of one unavailable pod would be no protection, nor is there anything to spread.
+    single = render(helm, "--set", "leaderElection.enabled=false", "--set", "replicas=1")
+    assert not any(kind == "PodDisruptionBudget" for kind, _, _ in single)
+    assert "affinity" not in single[("Deployment", "mlops-operator", "mlops-system")]["spec"]["template"]["spec"]
+
+
+def test_people_bound_to_view_edit_or_admin_get_the_four_kinds_but_never_write_status(helm):
+    objects = render(helm)
+    view = objects[("ClusterRole", "mlops-operator-view", None)]
+    edit = objects[("ClusterRole", "mlops-operator-edit", None)]
+    aggregated = {key for key, value in view["metadata"]["labels"].items()
+                  if key.startswith("rbac.authorization.k8s.io/aggregate-to-") and value == "true"}
+    assert aggregated == {f"rbac.authorization.k8s.io/aggregate-to-{role}" for role in ("view", "edit", "admin")}
+    assert {k for k in edit["metadata"]["labels"] if k.startswith("rbac.authorization.k8s.io/")} == {
+        "rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"}
+    assert _grants(view["rules"]) == _rules(VIEW_RULES)
+    assert _grants(edit["rules"]) == _rules(EDIT_RULES)
+    plurals = ("datasets", "experiments", "models", "deployments")
+    assert {(g, r, v) for g, r, v in _grants(view["rules"]) if v == "get"} == {
+        ("mlops.dev", r, "get") for p in plurals for r in (p, f"{p}/status")}
+    assert {r for _, r, _ in _grants(edit["rules"])} == set(plurals)  # no status, no other group
+    for args in (("--set", "rbac.aggregateToDefaultRoles=false"), ("--set", "rbac.create=false")):
+        assert not {name for kind, name, _ in render(helm, *args)} & {"mlops-operator-view", "mlops-operator-edit"}
+
+
 def test_the_crds_are_crds_folder_plus_labels_and_keep(helm):
     objects = render(helm)
     crds = {name: doc for (kind, name, _), doc in objects.items() if kind == "CustomResourceDefinition"}
@@ -150,7 +192,8 @@ def test_namespaced_rbac_is_a_role_in_each_namespace(helm):
     assert _container(objects)["args"][:2] == ["--namespace=team-a", "--namespace=team-b"]
     assert "--all-namespaces" not in _container(objects)["args"]
 
-    strict = render(helm, "--set", "rbac.namespaces={team-a}", "--set", "rbac.clusterReads=false")
+    strict = render(helm, "--set", "rbac.namespaces={team-a}", "--set", "rbac.clusterReads=false",
+                    "--set", "rbac.aggregateToDefaultRoles=false")
     assert not any(kind.startswith("Cluster") for kind, _, _ in strict)
 
 
@@ -180,6 +223,8 @@ def test_rbac_and_service_account_can_be_left_to_the_user(helm):
     (("--set", "operator.healthPort=80"), "minimum"),
     (("--set", "operator.metricsPort=99999"), "maximum"),
     (("--set", "metrics.service.enable=false"), "additional properties 'enable' not allowed"),
+    (("--set", "podDisruptionBudget.minAvailable=1"), "additional properties 'minAvailable' not allowed"),
+    (("--set", "rbac.aggregateToDefaultRoles=yes"), "at '/rbac/aggregateToDefaultRoles': got string, want boolean"),
     (("--set-json", 'tolerations=[{"key":"a","operator":"Maybe"}]'), "value must be one of"),
     (("--set", "canaryAnalysis.prometheusAddresses={prometheus:9090}"), "does not match pattern"),
     (("--set", "canaryAnalysis.prometheusAddresses={http://u:p@prometheus:9090}"), "does not match pattern"),

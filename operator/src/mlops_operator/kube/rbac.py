@@ -4,7 +4,7 @@ so the permissions the chart grants and the calls the operator makes are one lis
     python -m mlops_operator.kube.rbac charts/mlops-operator/templates/_rules.tpl          # write
     python -m mlops_operator.kube.rbac --check charts/mlops-operator/templates/_rules.tpl  # exit 1 on drift
 
-The file defines four named templates the chart's Role/ClusterRole templates include:
+The file defines six named templates the chart's Role/ClusterRole templates include:
 - `mlops-operator.rules`: the table's verbs on each resource and status subresource (namespaced
   resources: granted by a ClusterRole for every namespace, or by a Role in each listed one);
 - `mlops-operator.crdReadRules`: list and watch CustomResourceDefinitions, which kopf's resource
@@ -13,7 +13,9 @@ The file defines four named templates the chart's Role/ClusterRole templates inc
   watches listed namespaces (`-n`): it matches the names and globs against the cluster's
   namespaces. Watching every namespace (`-A`), kopf never reads Namespaces;
 - `mlops-operator.leaderElectionRules`: the leader-election Lease's verbs, granted by a Role in
-  the operator's own namespace only (resources.LEADER_ELECTION_LEASE).
+  the operator's own namespace only (resources.LEADER_ELECTION_LEASE);
+- `mlops-operator.viewRules` and `mlops-operator.editRules`: what people need on the four kinds,
+  aggregated into Kubernetes' default view, edit and admin ClusterRoles (VIEW_RULES, EDIT_RULES).
 Without the last two, kopf logs a warning at startup and falls back (the CRDs found at startup, the
 listed names assumed to exist). kopf runs standalone (no peering objects) and posts no Events of
 its own (the operator posts them, through the table's `events`).
@@ -25,6 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..api.common import GROUP
+from ..api.kinds import KINDS
 from .resources import LEADER_ELECTION_LEASE, RESOURCES
 
 RULES_FILE = "charts/mlops-operator/templates/_rules.tpl"
@@ -46,6 +50,10 @@ CRD_READ_RULES = (Rule("apiextensions.k8s.io", ("customresourcedefinitions",), (
 NAMESPACE_READ_RULES = (Rule("", ("namespaces",), ("list", "watch")),)
 LEADER_ELECTION_RULES = (Rule(LEADER_ELECTION_LEASE.group, (LEADER_ELECTION_LEASE.plural,),
                               LEADER_ELECTION_LEASE.verbs),)
+
+# People's rights on the four kinds. Status is the operator's record, so people only read it.
+VIEW_RULES = (Rule(GROUP, tuple(p for k in KINDS for p in (k.plural, f"{k.plural}/status")), ("get", "list", "watch")),)
+EDIT_RULES = (Rule(GROUP, tuple(k.plural for k in KINDS), ("create", "update", "patch", "delete", "deletecollection")),)
 
 
 def table_permissions() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -91,6 +99,8 @@ def render() -> str:
         + define("mlops-operator.crdReadRules", CRD_READ_RULES)
         + define("mlops-operator.namespaceReadRules", NAMESPACE_READ_RULES)
         + define("mlops-operator.leaderElectionRules", LEADER_ELECTION_RULES)
+        + define("mlops-operator.viewRules", VIEW_RULES)
+        + define("mlops-operator.editRules", EDIT_RULES)
     )
 
 
