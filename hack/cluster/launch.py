@@ -225,9 +225,10 @@ class LocalCluster:
         return context
 
     def _get(self, path: str, server: str | None = None) -> tuple[int, bytes]:
+        # An object made for a running cluster (LocalCluster(state_dir)) knows it from the state file.
+        server = server or (self.state or ClusterState.load(self.state_dir)).server
         try:
-            with urllib.request.urlopen((server or self.state.server) + path, context=self._ssl_context(),
-                                        timeout=5) as r:
+            with urllib.request.urlopen(server + path, context=self._ssl_context(), timeout=5) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()

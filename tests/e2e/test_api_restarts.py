@@ -24,6 +24,11 @@ TRIALS = (1, 2, 3)
 SERVING = {"apiVersion": "mlops.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": "cancer"},
            "spec": {"modelRef": {"modelName": "cancer", "alias": "champion"}, "replicas": 1}}
 RESTART_SECONDS = 60  # for the component to stop, the operator to say so, and the API server to be ready again
+# The validation pod runs for about a second, short enough for the phase to end between two polls
+# (it did once, and the test waited for a phase already over). So it waits, Pending, for this node
+# label, which the test puts on the node just before it stops the component: the stop lands while
+# the validation pod is being scheduled or runs.
+HELD = "restarts.test/held"
 # Which component goes down first; the phases alternate from there, so one run restarts each
 # component in two phases. `make soak` (SOAK=1) runs the other order too: each phase sees both.
 FIRST_DOWN = ("kube-apiserver", "etcd") if os.environ.get("SOAK") else ("kube-apiserver",)
@@ -107,16 +112,24 @@ def in_rollout(cluster, namespace) -> bool:
     return bool(servers) and condition(status(cluster, namespace, "mldeploy", "cancer"), "Ready").get("status") != "True"
 
 
+def release_validation(cluster, namespace) -> None:
+    cluster.kubectl("label", "node", localcluster.NODE_NAME, f"{HELD}={namespace}", "--overwrite")
+
+
+def running_already(cluster, namespace) -> None:
+    """The phases after validation last seconds on their own: nothing to release."""
+
+
 def ready(cluster, namespace, kind: str, name: str) -> bool:
     return condition(status(cluster, namespace, kind, name), "Ready").get("status") == "True"
 
 
-# Each phase: while it runs, and once it is over.
+# Each phase: while it runs, what lets it go on just before the restart, and once it is over.
 PHASES = (
-    ("validation", in_validation, lambda c, ns: ready(c, ns, "dataset", "cancer")),
-    ("trials", in_trials, lambda c, ns: ready(c, ns, "experiment", "stumps")),
-    ("gate", in_gate, lambda c, ns: ready(c, ns, "model", "stumps-v1")),
-    ("rollout", in_rollout, lambda c, ns: ready(c, ns, "mldeploy", "cancer")),
+    ("validation", in_validation, release_validation, lambda c, ns: ready(c, ns, "dataset", "cancer")),
+    ("trials", in_trials, running_already, lambda c, ns: ready(c, ns, "experiment", "stumps")),
+    ("gate", in_gate, running_already, lambda c, ns: ready(c, ns, "model", "stumps-v1")),
+    ("rollout", in_rollout, running_already, lambda c, ns: ready(c, ns, "mldeploy", "cancer")),
 )
 
 
@@ -129,7 +142,7 @@ def test_the_pipeline_converges_through_api_server_and_etcd_restarts_in_every_ph
     components = [first, "etcd" if first == "kube-apiserver" else "kube-apiserver"] * 2
     running = operator.start()
     wait_for(lambda: listening(running), 60, "the liveness endpoint")
-    apply(crds, namespace, dataset("cancer", write_csv(tmp_path / "cancer.csv")))
+    apply(crds, namespace, dataset("cancer", write_csv(tmp_path / "cancer.csv"), pod={"nodeSelector": {HELD: namespace}}))
     apply(crds, namespace, experiment("stumps", "cancer", STUMP_TRAINER, values=TRIALS,
                                       objective={"metric": "roc_auc", "goal": "maximize"},
                                       artifactRoot=f"file://{tmp_path}/artifacts",
@@ -139,8 +152,9 @@ def test_the_pipeline_converges_through_api_server_and_etcd_restarts_in_every_ph
 
     restarts = []
     try:
-        for (phase, in_phase, done), component in zip(PHASES, components, strict=True):
+        for (phase, in_phase, release, done), component in zip(PHASES, components, strict=True):
             wait_for(healthy_until(lambda: in_phase(crds, namespace), running), 180, f"the {phase} phase")
+            release(crds, namespace)
             restarts.append(restart(local, component, running, phase))
             back = time.monotonic()
             wait_for(healthy_until(lambda: done(crds, namespace), running), 180,
@@ -151,6 +165,7 @@ def test_the_pipeline_converges_through_api_server_and_etcd_restarts_in_every_ph
         # The component is running again whatever happened (LocalCluster.stopped); the node too,
         # for the tests after this one.
         wait_for(local.node_ready, 60, "the node Ready")
+        crds.kubectl("label", "node", localcluster.NODE_NAME, f"{HELD}-")
 
     served = status(crds, namespace, "mldeploy", "cancer")
 
