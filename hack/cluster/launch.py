@@ -225,8 +225,7 @@ class LocalCluster:
         return context
 
     def _get(self, path: str, server: str | None = None) -> tuple[int, bytes]:
-        # An object made for a running cluster (LocalCluster(state_dir)) knows it from the state file.
-        server = server or (self.state or ClusterState.load(self.state_dir)).server
+        server = server or self._known_state().server
         try:
             with urllib.request.urlopen(server + path, context=self._ssl_context(), timeout=5) as r:
                 return r.status, r.read()
@@ -368,8 +367,13 @@ class LocalCluster:
         finally:
             os.close(fd)
 
-    def env(self) -> dict[str, str]:
+    def _known_state(self) -> ClusterState:
+        """This object's state, or the state file's: an object made for a running cluster
+        (LocalCluster(state_dir)) has loaded nothing."""
         state = self.state or ClusterState.load(self.state_dir)
         if state is None:
             raise RuntimeError(f"no cluster state in {self.state_dir}; run `up` first")
-        return state.env()
+        return state
+
+    def env(self) -> dict[str, str]:
+        return self._known_state().env()
