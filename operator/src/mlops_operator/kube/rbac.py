@@ -16,7 +16,7 @@ The file defines six named templates the chart's Role/ClusterRole templates incl
   the operator's own namespace only (resources.LEADER_ELECTION_LEASE);
 - `mlops-operator.viewRules` and `mlops-operator.editRules`: what people need on the four kinds,
   aggregated into Kubernetes' default view, edit and admin ClusterRoles (VIEW_RULES, EDIT_RULES).
-Without the last two, kopf logs a warning at startup and falls back (the CRDs found at startup, the
+Without the CRD and Namespace reads, kopf logs a warning at startup and falls back (the CRDs found at startup, the
 listed names assumed to exist). kopf runs standalone (no peering objects) and posts no Events of
 its own (the operator posts them, through the table's `events`).
 """
