@@ -1,6 +1,7 @@
 """Manifests and reads shared by the tests that run Datasets and Experiments through the operator."""
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,9 @@ import yaml
 
 from mlops_operator.runtime.examples.common import breast_cancer_frame
 
-from support import get_json
+from support import get_json, wait_for
+
+EVENT_POSTED_SECONDS = 30
 
 
 def apply(cluster, namespace, manifest: str | dict[str, Any]) -> None:
@@ -37,6 +40,16 @@ def experiment_finished(cluster, namespace, name):
 def events(cluster, namespace, name) -> list[tuple[str, str]]:
     items = get_json(cluster, namespace, "events", "--field-selector", f"involvedObject.name={name}")["items"]
     return [(e["reason"], e["message"]) for e in items]
+
+
+def events_once_posted(cluster, namespace, name, *reasons: str) -> list[tuple[str, str]]:
+    """The object's Events (reason, message) once each of reasons is among them, as many times as it
+    is listed. The operator posts an Event after the status write it reports, so a test that has
+    just seen that status waits for the Event; it then asserts exact counts on what this returns."""
+    def posted() -> list[tuple[str, str]] | None:
+        found = events(cluster, namespace, name)
+        return None if Counter(reasons) - Counter(reason for reason, _ in found) else found
+    return wait_for(posted, EVENT_POSTED_SECONDS, f"the Events {', '.join(reasons)} of {name}")
 
 
 def write_csv(path: Path, rows: int | None = None) -> str:

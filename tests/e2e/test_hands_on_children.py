@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, dataset, events, experiment, experiment_finished, jobs_of, model, status, \
+from pipeline import apply, condition, dataset, events, events_once_posted, experiment, experiment_finished, jobs_of, model, status, \
     write_csv
 import predictions
 from support import get_json, get_json_if_found, wait_for
@@ -30,10 +30,6 @@ SLOW_REPORT_X = ("import os, time; from mlops_operator.runtime import report; x 
 # The built-in evaluator, started a few seconds late: long enough to delete its Job mid-evaluation.
 SLOW_EVALUATOR = {"image": "python:3.11", "command": ["python", "-c"], "args": [
     "import runpy, time; time.sleep(6); runpy.run_module('mlops_operator.runtime.evaluate', run_name='__main__')"]}
-
-
-def reasons(cluster, namespace, name) -> list[str]:
-    return [reason for reason, _ in events(cluster, namespace, name)]
 
 
 def uids(cluster, namespace, kind, name) -> dict[str, str]:
@@ -89,7 +85,8 @@ def test_an_evaluation_job_deleted_mid_evaluation_is_made_again_and_the_gate_ans
     decided = wait_for(lambda: condition(status(crds, namespace, "model", "v1"), "Promoted").get("status") == "True"
                        and status(crds, namespace, "model", "v1"), 90, "the gate's answer")
     assert decided["aliases"] == ["champion"] and decided["validation"]["job"] == job[0]
-    said = reasons(crds, namespace, "v1")
+    said = [reason for reason, _ in events_once_posted(crds, namespace, "v1", "EvaluationStarted", "EvaluationStarted",
+                                                       "EvaluationSucceeded", "AliasTaken")]
     assert said.count("EvaluationStarted") == 2 and said.count("EvaluationSucceeded") == 1, said
     assert said.count("AliasTaken") == 1, said
     assert [m["metadata"]["name"] for m in get_json(crds, namespace, "models")["items"]] == ["v1"]

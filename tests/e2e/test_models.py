@@ -132,6 +132,7 @@ def test_a_killed_operator_makes_no_second_evaluation_and_no_second_version(crds
     wait_for(lambda: settled(crds, namespace, "stumps-v1"), 120, "the version's gate after two kills")
     assert [m["metadata"]["name"] for m in get_json(crds, namespace, "models")["items"]] == ["stumps-v1"]
     assert len(jobs_of(crds, namespace, "model", "stumps-v1")) == 1
-    assert reasons(crds, namespace, "stumps-v1").count("EvaluationStarted") == 1
+    # At most once (decision 74): the first kill can land between the Job's create and its Event.
+    assert reasons(crds, namespace, "stumps-v1").count("EvaluationStarted") <= 1
     assert reasons(crds, namespace, "stumps").count("ModelRegistered") <= 1
     assert status(crds, namespace, "experiment", "stumps")["runs"][-1]["model"] == "stumps-v1"

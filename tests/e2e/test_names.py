@@ -3,8 +3,8 @@ Experiments, through validation and training."""
 
 import pytest
 
-from pipeline import apply, dataset, experiment, experiment_finished, jobs_of, phase_is, write_csv
-from support import get_json, wait_for
+from pipeline import apply, dataset, events_once_posted, experiment, experiment_finished, jobs_of, phase_is, write_csv
+from support import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
 
@@ -29,5 +29,4 @@ def test_names_of_63_64_and_253_characters_with_dots(crds, namespace, operator, 
         for job in jobs_of(crds, namespace, "experiment", name) + jobs_of(crds, namespace, "dataset", name):
             assert len(job["metadata"]["name"]) <= 63 and "." not in job["metadata"]["name"]
             assert all(len(value) <= 63 for value in job["metadata"]["labels"].values())
-        events = get_json(crds, namespace, "events", "--field-selector", f"involvedObject.name={name}")["items"]
-        assert {"RunStarted", "RunCompleted"} <= {e["reason"] for e in events}
+        events_once_posted(crds, namespace, name, "RunStarted", "RunCompleted")

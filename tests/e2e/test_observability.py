@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, dataset, events, experiment, script_trainer, status, write_csv
+from pipeline import apply, condition, dataset, events_once_posted, experiment, script_trainer, status, write_csv
 from prometheus import CHART_RULES
 import predictions
 from predictions import Answer, Traffic
@@ -152,7 +152,8 @@ def test_a_canary_whose_servers_see_inputs_outside_the_training_data_is_rolled_b
     degraded = condition(after, "Degraded")["message"]
     assert "analysis.prometheus query gave" in degraded and "above its max 0" in degraded, degraded
     assert numbers(prometheus, violations_of(namespace, "3"))[()] > 0
-    assert any(reason == "RolledBack" and "v3" in message for reason, message in events(cluster, namespace, "cancer"))
+    assert any(reason == "RolledBack" and "v3" in message
+               for reason, message in events_once_posted(cluster, namespace, "cancer", "RolledBack"))
     # v2 keeps serving, drifted inputs included (drift is answered, and counted): nothing failed.
     wait_for(lambda: not get_json(cluster, namespace, "pods", "-l", "mlops.dev/model=v3")["items"], 60,
              "v3's pods gone")

@@ -12,7 +12,7 @@ from pipeline import (
     apply,
     condition,
     dataset,
-    events,
+    events_once_posted,
     experiment,
     experiment_finished,
     jobs_of,
@@ -41,7 +41,8 @@ def test_a_trial_pod_refused_by_admission_shows_in_status(crds, namespace, opera
                                              "PodSecurity"), REPORTED_WITHIN + 60, "the refusal in status")
     assert "privileged-r1-t0" in message and 'violates PodSecurity "restricted' in message
     assert condition(status(crds, namespace, "experiment", "privileged"), "Ready")["reason"] == "TrialsNotStarting"
-    assert [r for r, _ in events(crds, namespace, "privileged")].count("TrialNotStarting") == 1
+    said = events_once_posted(crds, namespace, "privileged", "TrialNotStarting")
+    assert [r for r, _ in said].count("TrialNotStarting") == 1
 
 
 def test_a_validation_pod_refused_by_quota_shows_in_status(crds, namespace, operator, tmp_path):
@@ -149,7 +150,8 @@ def test_a_child_the_api_server_refuses_stalls_with_its_words(crds, namespace, o
     current = status(crds, namespace, "experiment", "bad-affinity")
     assert condition(current, "Ready")["reason"] == "ChildRefused" and "affinity" in message
     assert condition(current, "Stalled")["status"] == "True"
-    assert [r for r, _ in events(crds, namespace, "bad-affinity")].count("ChildRefused") == 1
+    said = events_once_posted(crds, namespace, "bad-affinity", "ChildRefused")
+    assert [r for r, _ in said].count("ChildRefused") == 1
 
 
 def test_an_evicted_trial_pod_is_retried_without_counting_as_a_failure(crds, namespace, operator, tmp_path):

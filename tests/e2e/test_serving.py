@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, events, status
+from pipeline import apply, condition, events_once_posted, status
 import predictions
 from predictions import Answer, Traffic
 from support import get_json, wait_for
@@ -108,8 +108,7 @@ def test_a_better_champion_rolls_out_through_every_step_without_a_failed_request
     assert {"1", "2"} <= {version for _, version in answers}
     assert {(1, 25), (2, 50)} <= steps_seen
     assert server_deployments(cluster, namespace) == ["cancer-v2"]
-    reasons = [reason for reason, _ in events(cluster, namespace, "cancer")]
-    assert {"RolloutStarted", "StepAdvanced", "Promoted"} <= set(reasons)
+    events_once_posted(cluster, namespace, "cancer", "RolloutStarted", "StepAdvanced", "Promoted")
 
     # Deleting it needs no operator: its servers and Service go with it (owner references).
     running.kill()
@@ -151,7 +150,8 @@ def test_a_version_that_answers_errors_or_cannot_load_is_rolled_back_while_the_s
     answers = traffic.finish()
     # The canary that cannot load is never ready, so it never takes traffic: nothing failed.
     assert all(answer == (200, "1") for answer in answers[errors_seen:]), [a for a in answers[errors_seen:] if a[0] != 200][:5]
-    warnings = [(reason, message) for reason, message in events(cluster, namespace, "cancer") if reason == "RolledBack"]
+    warnings = [(reason, message) for reason, message in events_once_posted(cluster, namespace, "cancer", "RolledBack", "RolledBack")
+                if reason == "RolledBack"]
     assert len(warnings) == 2 and "v2" in warnings[0][1] + warnings[1][1]
 
 

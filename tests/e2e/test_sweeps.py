@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from pipeline import apply, condition, events, experiment_finished, status, write_csv
+from pipeline import apply, condition, events, events_once_posted, experiment_finished, status, write_csv
 from support import get_json, json_stream, wait_for
 
 # The whole pipeline runs where Pod Security "restricted" is enforced.
@@ -108,7 +108,7 @@ def test_a_sweep_trains_real_models_two_at_a_time_and_finds_the_best(crds, names
     index = next(s["index"] for s in final["trialSummaries"] if s["name"] == best["name"])
     assert (tmp_path / "artifacts" / "forest" / f"r1-t{index}" / "model.joblib").stat().st_size > 0
 
-    reasons = [reason for reason, _ in events(crds, namespace, "forest")]
+    reasons = [reason for reason, _ in events_once_posted(crds, namespace, "forest", "RunStarted", "RunCompleted")]
     # One Event per run transition, none per trial that went well.
     assert sorted(reasons) == ["RunCompleted", "RunStarted"]
     table = crds.kubectl("get", "experiments", namespace=namespace).stdout
@@ -158,7 +158,8 @@ def test_failed_trials_fail_alone_with_their_reasons(crds, namespace, operator, 
     assert by_index[2]["reason"] == "MetricsMissing"
     attempts = get_json(crds, namespace, "pods", "-l", "job-name=flaky-r1-t1")["items"]
     assert len(attempts) == 2, "backoffLimit 1: the failing trial ran twice"
-    failed_events = [m for r, m in events(crds, namespace, "flaky") if r == "TrialFailed"]
+    failed_events = [m for r, m in events_once_posted(crds, namespace, "flaky", "TrialFailed", "TrialFailed")
+                     if r == "TrialFailed"]
     assert len(failed_events) == 2 and any("MetricsMissing" in m for m in failed_events)
 
 
@@ -247,4 +248,4 @@ def test_killing_the_operator_during_validation_validates_once(crds, namespace, 
                      "the Dataset to be Ready after the restart")
     jobs = get_json(crds, namespace, "jobs", "-l", "mlops.dev/dataset=cancer")["items"]
     assert [j["metadata"]["name"] for j in jobs] == ["cancer-validate-g1-0"] == [ready["lastValidationJob"]]
-    assert [r for r, _ in events(crds, namespace, "cancer")].count("ValidationPassed") == 1
+    assert [r for r, _ in events_once_posted(crds, namespace, "cancer", "ValidationPassed")].count("ValidationPassed") == 1
