@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,16 +20,16 @@ pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
 
 STUMP_TRAINER = {"image": "python:3.11", "command": ["python", "-m", "mlops_operator.runtime.examples.train_forest"],
                  "args": ["--n-estimators", "${params.x}", "--max-depth", "1"]}
-GATE = {"dataset": {"name": "cancer", "split": "test"}, "thresholds": [{"metric": "roc_auc", "min": 0.5}]}
 TRIALS = (1, 2, 3)
-SERVING = {"apiVersion": "mlops.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": "cancer"},
-           "spec": {"modelRef": {"modelName": "cancer", "alias": "champion"}, "replicas": 1}}
 RESTART_SECONDS = 60  # for the component to stop, the operator to say so, and the API server to be ready again
 # The validation pod runs for about a second, short enough for the phase to end between two polls
-# (it did once, and the test waited for a phase already over). So it waits, Pending, for this node
-# label, which the test puts on the node just before it stops the component: the stop lands while
-# the validation pod is being scheduled or runs.
+# (it did once, and the test waited for a phase already over). So each phase but the trials (20 s)
+# is held until the test lets it go, just before it stops the component: the stop then lands while
+# the phase's pod is being scheduled or runs. The validation and server pods wait, Pending, for a
+# node label; the evaluator, whose Model has no pod settings, waits for a file.
 HELD = "restarts.test/held"
+SERVING_HELD = "restarts.test/serving-held"
+GATE_RELEASE = "gate-released"  # in the test's tmp_path
 # Which component goes down first; the phases alternate from there, so one run restarts each
 # component in two phases. `make soak` (SOAK=1) runs the other order too: each phase sees both.
 FIRST_DOWN = ("kube-apiserver", "etcd") if os.environ.get("SOAK") else ("kube-apiserver",)
@@ -112,12 +113,35 @@ def in_rollout(cluster, namespace) -> bool:
     return bool(servers) and condition(status(cluster, namespace, "mldeploy", "cancer"), "Ready").get("status") != "True"
 
 
-def release_validation(cluster, namespace) -> None:
-    cluster.kubectl("label", "node", localcluster.NODE_NAME, f"{HELD}={namespace}", "--overwrite")
+def gate(released: Path) -> dict:
+    """The gate, with the built-in evaluator started once the file `released` exists."""
+    evaluator = {"image": "python:3.11", "command": ["python", "-c"], "args": [
+        "import os, pathlib, runpy, time\n"
+        "while not pathlib.Path(os.environ['RELEASED']).exists(): time.sleep(0.2)\n"
+        "runpy.run_module('mlops_operator.runtime.evaluate', run_name='__main__')"],
+        "env": [{"name": "RELEASED", "value": str(released)}]}
+    return {"dataset": {"name": "cancer", "split": "test"}, "thresholds": [{"metric": "roc_auc", "min": 0.5}],
+            "evaluator": evaluator}
 
 
-def running_already(cluster, namespace) -> None:
-    """The phases after validation last seconds on their own: nothing to release."""
+def serving(namespace) -> dict:
+    return {"apiVersion": "mlops.dev/v1alpha1", "kind": "Deployment", "metadata": {"name": "cancer"},
+            "spec": {"modelRef": {"modelName": "cancer", "alias": "champion"}, "replicas": 1,
+                     "pod": {"nodeSelector": {SERVING_HELD: namespace}}}}
+
+
+def label_node(key: str):
+    def release(cluster, namespace, tmp_path) -> None:
+        cluster.kubectl("label", "node", localcluster.NODE_NAME, f"{key}={namespace}", "--overwrite")
+    return release
+
+
+def running_already(cluster, namespace, tmp_path) -> None:
+    """The trials last 20 s on their own: nothing to release."""
+
+
+def release_gate(cluster, namespace, tmp_path) -> None:
+    (tmp_path / GATE_RELEASE).touch()
 
 
 def ready(cluster, namespace, kind: str, name: str) -> bool:
@@ -126,10 +150,10 @@ def ready(cluster, namespace, kind: str, name: str) -> bool:
 
 # Each phase: while it runs, what lets it go on just before the restart, and once it is over.
 PHASES = (
-    ("validation", in_validation, release_validation, lambda c, ns: ready(c, ns, "dataset", "cancer")),
+    ("validation", in_validation, label_node(HELD), lambda c, ns: ready(c, ns, "dataset", "cancer")),
     ("trials", in_trials, running_already, lambda c, ns: ready(c, ns, "experiment", "stumps")),
-    ("gate", in_gate, running_already, lambda c, ns: ready(c, ns, "model", "stumps-v1")),
-    ("rollout", in_rollout, running_already, lambda c, ns: ready(c, ns, "mldeploy", "cancer")),
+    ("gate", in_gate, release_gate, lambda c, ns: ready(c, ns, "model", "stumps-v1")),
+    ("rollout", in_rollout, label_node(SERVING_HELD), lambda c, ns: ready(c, ns, "mldeploy", "cancer")),
 )
 
 
@@ -147,14 +171,14 @@ def test_the_pipeline_converges_through_api_server_and_etcd_restarts_in_every_ph
                                       objective={"metric": "roc_auc", "goal": "maximize"},
                                       artifactRoot=f"file://{tmp_path}/artifacts",
                                       registerModel={"modelName": "cancer", "aliases": ["champion"],
-                                                     "validation": GATE}))
-    apply(crds, namespace, SERVING)
+                                                     "validation": gate(tmp_path / GATE_RELEASE)}))
+    apply(crds, namespace, serving(namespace))
 
     restarts = []
     try:
         for (phase, in_phase, release, done), component in zip(PHASES, components, strict=True):
             wait_for(healthy_until(lambda: in_phase(crds, namespace), running), 180, f"the {phase} phase")
-            release(crds, namespace)
+            release(crds, namespace, tmp_path)
             restarts.append(restart(local, component, running, phase))
             back = time.monotonic()
             wait_for(healthy_until(lambda: done(crds, namespace), running), 180,
@@ -165,8 +189,8 @@ def test_the_pipeline_converges_through_api_server_and_etcd_restarts_in_every_ph
         # The component is running again whatever happened (LocalCluster.stopped); the node too,
         # for the tests after this one.
         wait_for(local.node_ready, 60, "the node Ready")
-        # check=False: a failure before the release left no label, and must not be hidden by this.
-        crds.kubectl("label", "node", localcluster.NODE_NAME, f"{HELD}-", check=False)
+        # check=False: a failure before a release left no label, and must not be hidden by this.
+        crds.kubectl("label", "node", localcluster.NODE_NAME, f"{HELD}-", f"{SERVING_HELD}-", check=False)
 
     served = status(crds, namespace, "mldeploy", "cancer")
 
