@@ -147,10 +147,10 @@ spec:
     def endpoints():
         slices = get_json(cluster, namespace, "endpointslices", "-l", "kubernetes.io/service-name=web")["items"]
         listed = {(e["addresses"][0], e["conditions"]["ready"]) for s in slices for e in s.get("endpoints") or []}
-        return listed if len(listed) == 3 else None
+        # The EndpointSlice controller can list a pod before it copies the pod's readiness.
+        return listed if len(listed) == 3 and {address for address, ready in listed if ready} == ready_ips else None
 
-    listed = wait_for(endpoints, 60, "the EndpointSlice to list every pod")
-    assert {address for address, ready in listed if ready} == ready_ips
+    listed = wait_for(endpoints, 60, "the EndpointSlice to list every pod, the ready ones as ready")
     assert (unready_ip, False) in listed
     for address in ready_ips:
         with urllib.request.urlopen(f"http://{address}:8080/", timeout=5) as response:
