@@ -93,22 +93,17 @@ def test_a_better_champion_rolls_out_through_every_step_without_a_failed_request
     assert current["url"] == f"http://cancer.{namespace}.svc:8080" and current["phase"] == "Serving"
     traffic = Traffic(lambda: infer(address))
     apply(cluster, namespace, version("v2", "2", saved(tmp_path, "v2")))
-    steps_seen = set()
-
-    def rolled_out():
-        current = status(cluster, namespace, "mldeploy", "cancer")
-        if current.get("canary"):
-            steps_seen.add((current["canary"]["step"], current["canary"]["weight"]))
-        return serving(cluster, namespace, "v2")
-
-    wait_for(rolled_out, 180, "v2 rolled out")
+    wait_for(lambda: serving(cluster, namespace, "v2"), 180, "v2 rolled out")
     wait_for(lambda: len(traffic.answers) > 20 and traffic.answers[-1] == (200, "2"), 30, "v2 answering")
     answers = traffic.finish()
     assert traffic.failed() == [], traffic.failed()[:5]
     assert {"1", "2"} <= {version for _, version in answers}
-    assert {(1, 25), (2, 50)} <= steps_seen
     assert server_deployments(cluster, namespace) == ["cancer-v2"]
-    events_once_posted(cluster, namespace, "cancer", "RolloutStarted", "StepAdvanced", "Promoted")
+    # The steps, from the Events: status shows each for 3 s plus its pods' start, which one slow
+    # poll could miss. The killed-operator test below reads a step from status, where it stays.
+    said = [message for _, message in events_once_posted(cluster, namespace, "cancer", "RolloutStarted",
+                                                         "StepAdvanced", "Promoted")]
+    assert any("step 1 at 25%" in m for m in said) and any("step 2 at 50%" in m for m in said), said
 
     # Deleting it needs no operator: its servers and Service go with it (owner references).
     running.kill()
