@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mlops_operator.runtime.examples.common import TARGET, breast_cancer_frame
 
-from pipeline import apply, condition, dataset, events, experiment, holders, jobs_of, settled, status, write_csv
+from pipeline import apply, condition, dataset, events, events_once_posted, experiment, holders, jobs_of, settled, status, write_csv
 from support import get_json, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.restricted]
@@ -73,7 +73,7 @@ def test_registered_version_takes_champion_a_worse_one_is_refused_a_better_one_t
     assert "roc_auc beats champion" in promoted["message"] and f"{v1_score:.6g}" in promoted["message"]
     assert "0.5 vs" in promoted["message"]
     assert condition(v2, "Stalled")["status"] == "True" and condition(v2, "Ready")["status"] == "False"
-    wait_for(lambda: "GateFailed" in reasons(crds, namespace, "cancer-2"), 30, "the GateFailed Event")
+    events_once_posted(crds, namespace, "cancer-2", "GateFailed")
     assert holders(crds, namespace, "cancer") == {"champion": "stumps-v1"}
 
     better = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
@@ -87,13 +87,14 @@ def test_registered_version_takes_champion_a_worse_one_is_refused_a_better_one_t
     assert superseded | {"at": None} == {"alias": "champion", "change": "Lost", "at": None,
                                          "supersededBy": "cancer-3", "reason": "Superseded"}
     assert condition(status(crds, namespace, "model", "stumps-v1"), "Promoted")["reason"] == "Superseded"
-    wait_for(lambda: "AliasTaken" in reasons(crds, namespace, "cancer-3"), 30, "v3's AliasTaken Event")
-    wait_for(lambda: "AliasLost" in reasons(crds, namespace, "stumps-v1"), 30, "v1's AliasLost Event")
+    events_once_posted(crds, namespace, "cancer-3", "AliasTaken")
+    events_once_posted(crds, namespace, "stumps-v1", "AliasLost")
     assert holders(crds, namespace, "cancer") == {"champion": "cancer-3"}
 
     crds.kubectl("delete", "model", "cancer-3", namespace=namespace)
     wait_for(lambda: holders(crds, namespace, "cancer") == {"champion": "stumps-v1"}, 60, "champion given back to v1")
-    wait_for(lambda: reasons(crds, namespace, "stumps-v1").count("AliasTaken") == 2, 30, "v1's second AliasTaken")
+    taken = [r for r, _ in events_once_posted(crds, namespace, "stumps-v1", "AliasTaken", "AliasTaken")]
+    assert taken.count("AliasTaken") == 2, taken
     # Rolled back without a new evaluation: v1's one Job, v2's one Job.
     assert len(jobs_of(crds, namespace, "model", "stumps-v1")) == 1
     assert len(jobs_of(crds, namespace, "model", "cancer-2")) == 1
